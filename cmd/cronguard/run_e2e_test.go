@@ -1,0 +1,500 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+const fleetAB = `{"groups": {"g": "hostA", "both": ["hostA", "hostB"], "nested": ["g", "hostC"]}}`
+
+// longJob records its pid and a grandchild's pid, then waits; on SIGTERM it
+// records the moment (ns) and exits 143 like a shell killed by TERM would.
+func (e *env) longJob(name string) (script, childFile, grandchildFile, termFile string) {
+	childFile = filepath.Join(e.dir, name+".child")
+	grandchildFile = filepath.Join(e.dir, name+".grandchild")
+	termFile = filepath.Join(e.dir, name+".termed")
+	script = e.script(name, fmt.Sprintf(`trap 'date +%%s%%N > %s; exit 143' TERM
+sleep 1000 &
+echo $! > %s
+echo $$ > %s
+wait
+`, termFile, grandchildFile, childFile))
+	return
+}
+
+func TestE2E_RunsOnEligibleHost(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	out := filepath.Join(e.dir, "env")
+	job := e.script("job", `env | grep ^CRONGUARD_ | sort > `+out+`
+test -e `+e.dir+`/never || echo "to stdout"
+echo "to stderr" >&2
+exit 3
+`)
+	for _, form := range [][]string{
+		{"run", "--group", "g", "--", job},
+		{"-g", "g", "--", job}, // switchman's form
+	} {
+		p := e.run("hostA", form...)
+		if p.code != 3 {
+			t.Fatalf("%v: exit %d, want the child's 3; stderr:\n%s", form, p.code, p.stderr.String())
+		}
+		if got := p.stdout.String(); got != "to stdout\n" {
+			t.Errorf("child's stdout = %q, want it untouched", got)
+		}
+		if !strings.Contains(p.stderr.String(), "to stderr\n") {
+			t.Errorf("child's stderr missing: %q", p.stderr.String())
+		}
+		envs, _ := os.ReadFile(out)
+		for _, re := range []string{`(?m)^CRONGUARD_LOCK=job$`, `(?m)^CRONGUARD_GROUP=g$`,
+			`(?m)^CRONGUARD_RUN_ID=[0-9a-f]{16}$`, `(?m)^CRONGUARD_FENCE=[0-9]+$`} {
+			if !regexp.MustCompile(re).Match(envs) {
+				t.Errorf("child environment lacks %s:\n%s", re, envs)
+			}
+		}
+		fin := p.mustEvent(t, "finish")
+		for _, k := range []string{"exit", "duration", "max_rss_kb", "user_cpu", "sys_cpu", "host", "group", "lock", "run_id", "pid"} {
+			if _, ok := fin[k]; !ok {
+				t.Errorf("finish event lacks %q: %v", k, fin)
+			}
+		}
+		if fin["exit"] != float64(3) {
+			t.Errorf("finish exit = %v", fin["exit"])
+		}
+		p.mustEvent(t, "start")
+		if e.exists(e.lockPath("job")) {
+			t.Errorf("lock node left behind")
+		}
+	}
+}
+
+func TestE2E_NestedGroupEligible(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	marker := filepath.Join(e.dir, "ran")
+	job := e.script("job", "touch "+marker)
+	p := e.run("hostA", "run", "-g", "nested", "--", job)
+	if p.code != 0 {
+		t.Fatalf("exit %d: %s", p.code, p.stderr.String())
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("job did not run for a host of a nested group")
+	}
+}
+
+func TestE2E_SkipWhenNotEligible(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	marker := filepath.Join(e.dir, "ran")
+	job := e.script("job", "touch "+marker)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"run", "-g", "g", "--", job}, 0},
+		{[]string{"run", "-g", "g", "--skip-code", "7", "--", job}, 7},
+	} {
+		p := e.run("hostB", tc.args...)
+		if p.code != tc.code {
+			t.Errorf("%v: exit %d, want %d", tc.args, p.code, tc.code)
+		}
+		if skip := p.mustEvent(t, "skip"); skip["reason"] != "ineligible" {
+			t.Errorf("skip reason %v", skip["reason"])
+		}
+		if p.stderr.String() != "" {
+			t.Errorf("a skip must not write to stderr (cron would mail it): %q", p.stderr.String())
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("job ran on an ineligible host")
+	}
+	if e.exists(e.prefix + "/locks") {
+		t.Error("an ineligible run wrote to ZooKeeper")
+	}
+}
+
+func TestE2E_SkipWhenLockBusy(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	// A switchman holder: data "host pid", ephemeral.
+	if _, err := e.conn.Create(e.prefix+"/locks", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.conn.Create(e.lockPath("job"), []byte("otherhost.example 4242"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(e.dir, "ran")
+	job := e.script("job", "touch "+marker)
+	p := e.run("hostA", "run", "-g", "both", "--skip-code", "9", "--", job)
+	if p.code != 9 {
+		t.Fatalf("exit %d, want skip code 9; stderr %s", p.code, p.stderr.String())
+	}
+	skip := p.mustEvent(t, "skip")
+	if skip["reason"] != "lock_busy" || skip["holder"] != "otherhost.example 4242" {
+		t.Errorf("skip event %v", skip)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("job ran while the lock was held")
+	}
+
+	// --wait: the holder goes away after 300ms, the run then takes the lock.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		e.conn.Delete(e.lockPath("job"), -1)
+	}()
+	start := time.Now()
+	p = e.run("hostA", "run", "-g", "both", "--wait", "10s", "--", job)
+	if p.code != 0 {
+		t.Fatalf("--wait: exit %d; stderr %s", p.code, p.stderr.String())
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("--wait: job did not run after the holder left")
+	}
+	if el := time.Since(start); el < 250*time.Millisecond {
+		t.Errorf("--wait run finished after %v: it cannot have waited for the holder", el)
+	}
+}
+
+func TestE2E_UnassignStopsWholeTree(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(`{"groups": {"g": ["hostA"]}}`)
+	job, childFile, gcFile, termFile := e.longJob("job")
+	p := e.start("hostA", "run", "-g", "g", "--", job)
+	child := atoi(t, waitFile(t, childFile, 10*time.Second))
+	gc := atoi(t, waitFile(t, gcFile, 10*time.Second))
+
+	// An edit that keeps the host eligible leaves the job alone, and so
+	// does an invalid edit.
+	e.setFleet(`{"groups": {"g": ["hostC", "hostA"]}}`)
+	e.setFleet(`{"groups": {"g": [`)
+	time.Sleep(300 * time.Millisecond)
+	if !pidAlive(child) || !pidAlive(gc) {
+		t.Fatal("an edit that keeps the host eligible (or an invalid one) touched the job")
+	}
+
+	flipped := e.setFleet(`{"groups": {"g": ["hostC"]}}`)
+	code := p.wait(t, 10*time.Second)
+	if code != 143 {
+		t.Fatalf("exit %d, want 143 (child stopped by SIGTERM); log:\n%s", code, p.logText())
+	}
+	termed, err := strconv.ParseInt(strings.TrimSpace(waitFile(t, termFile, time.Second)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latency := time.Duration(termed - flipped.UnixNano())
+	t.Logf("stop latency, config write acknowledged -> SIGTERM handled in the child: %v", latency)
+	if latency > 2*time.Second {
+		t.Errorf("stop latency %v exceeds the gross bound of 2s", latency)
+	}
+	waitGone(t, child, time.Second)
+	waitGone(t, gc, time.Second)
+	if stop := p.mustEvent(t, "stop"); stop["reason"] != "ineligible" {
+		t.Errorf("stop reason %v", stop["reason"])
+	}
+	if e.exists(e.lockPath("job")) {
+		t.Error("lock node left behind")
+	}
+}
+
+func TestE2E_GroupRemovedStopsJob(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(`{"groups": {"g": "hostA", "h": "hostB"}}`)
+	job, childFile, _, _ := e.longJob("job")
+	p := e.start("hostA", "run", "-g", "g", "--", job)
+	waitFile(t, childFile, 10*time.Second)
+	e.setFleet(`{"groups": {"h": "hostB"}}`)
+	if code := p.wait(t, 10*time.Second); code != 143 {
+		t.Fatalf("exit %d, want 143", code)
+	}
+	if stop := p.mustEvent(t, "stop"); stop["reason"] != "ineligible" {
+		t.Errorf("stop reason %v", stop["reason"])
+	}
+}
+
+func TestE2E_LockNodeDeletedKillsAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	job, childFile, gcFile, termFile := e.longJob("job")
+	p := e.start("hostA", "run", "-g", "g", "--kill-grace", "30s", "--", job)
+	waitFile(t, childFile, 10*time.Second)
+	gc := atoi(t, waitFile(t, gcFile, time.Second))
+	start := time.Now()
+	if err := e.conn.Delete(e.lockPath("job"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 10*time.Second); code != 137 {
+		t.Fatalf("exit %d, want 137 (SIGKILL at once, someone else may hold the lock)", code)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("kill took %v despite --kill-grace 30s: it must not wait for the grace", el)
+	}
+	if _, err := os.Stat(termFile); err == nil {
+		t.Error("child got SIGTERM: a deleted lock means SIGKILL at once")
+	}
+	waitGone(t, gc, time.Second)
+	if stop := p.mustEvent(t, "stop"); stop["reason"] != "lock_lost" {
+		t.Errorf("stop reason %v", stop["reason"])
+	}
+}
+
+func TestE2E_LockNodeChangedStopsJob(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	job, childFile, _, termFile := e.longJob("job")
+	p := e.start("hostA", "run", "-g", "g", "--", job)
+	waitFile(t, childFile, 10*time.Second)
+	if _, err := e.conn.Set(e.lockPath("job"), []byte("someone else"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 10*time.Second); code != 143 {
+		t.Fatalf("exit %d, want 143", code)
+	}
+	waitFile(t, termFile, time.Second)
+	if stop := p.mustEvent(t, "stop"); stop["reason"] != "lock_lost" {
+		t.Errorf("stop reason %v", stop["reason"])
+	}
+}
+
+func TestE2E_Timeout(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	job, childFile, gcFile, _ := e.longJob("job")
+	start := time.Now()
+	p := e.run("hostA", "run", "-g", "g", "--timeout", "500ms", "--", job)
+	if p.code != 124 {
+		t.Fatalf("exit %d, want 124", p.code)
+	}
+	if el := time.Since(start); el < 500*time.Millisecond {
+		t.Errorf("stopped after %v, before the timeout", el)
+	}
+	waitGone(t, atoi(t, waitFile(t, childFile, time.Second)), time.Second)
+	waitGone(t, atoi(t, waitFile(t, gcFile, time.Second)), time.Second)
+	if stop := p.mustEvent(t, "stop"); stop["reason"] != "timeout" {
+		t.Errorf("stop reason %v", stop["reason"])
+	}
+}
+
+func TestE2E_KillGraceEscalatesToSIGKILL(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	started := filepath.Join(e.dir, "started")
+	job := e.script("stubborn", "trap '' TERM\necho started > "+started+"\nwhile :; do sleep 0.05; done\n")
+	p := e.start("hostA", "run", "-g", "g", "--timeout", "200ms", "--kill-grace", "300ms", "--", job)
+	waitFile(t, started, 10*time.Second)
+	if code := p.wait(t, 10*time.Second); code != 124 {
+		t.Fatalf("exit %d, want 124", code)
+	}
+	fin := p.mustEvent(t, "finish")
+	// The job ignores SIGTERM: only SIGKILL after the grace ends it.
+	if d, _ := fin["duration"].(float64); time.Duration(d*float64(time.Millisecond)) < 450*time.Millisecond {
+		t.Errorf("job ended after %vms, before timeout+grace", d)
+	}
+}
+
+func TestE2E_SignalsAreForwarded(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			e := newEnv(t)
+			e.writeFleet(fleetAB)
+			got := filepath.Join(e.dir, "got")
+			ready := filepath.Join(e.dir, "ready")
+			job := e.script("job", fmt.Sprintf(`trap 'echo TERM > %[1]s; exit 143' TERM
+trap 'echo INT > %[1]s; exit 130' INT
+trap 'echo HUP > %[1]s; exit 129' HUP
+echo ready > %[2]s
+while :; do sleep 0.05; done
+`, got, ready))
+			p := e.start("hostA", "run", "-g", "g", "--", job)
+			waitFile(t, ready, 10*time.Second)
+			p.cmd.Process.Signal(sig)
+			code := p.wait(t, 10*time.Second)
+			if code != 128+int(sig) {
+				t.Errorf("exit %d, want %d", code, 128+int(sig))
+			}
+			want := map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGINT: "INT", syscall.SIGHUP: "HUP"}[sig]
+			if s := strings.TrimSpace(waitFile(t, got, time.Second)); s != want {
+				t.Errorf("child got %q, want %q", s, want)
+			}
+			if stop := p.mustEvent(t, "stop"); stop["reason"] != "signal" {
+				t.Errorf("stop reason %v", stop["reason"])
+			}
+		})
+	}
+}
+
+func TestE2E_SIGKILLOfCronguardLeavesNoChild(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	job, childFile, gcFile, _ := e.longJob("job")
+	p := e.start("hostA", "run", "-g", "g", "--", job)
+	child := atoi(t, waitFile(t, childFile, 10*time.Second))
+	gc := atoi(t, waitFile(t, gcFile, time.Second))
+	p.cmd.Process.Kill()
+	p.wait(t, 5*time.Second)
+	waitGone(t, child, 2*time.Second)
+	waitGone(t, gc, 2*time.Second)
+	// The lock frees when the session expires (the test server caps
+	// sessions at 20 ticks = 4s).
+	deadline := time.Now().Add(15 * time.Second)
+	for e.exists(e.lockPath("job")) {
+		if time.Now().After(deadline) {
+			t.Fatal("lock node still there long after the session must have expired")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestE2E_ExitCodes(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	marker := filepath.Join(e.dir, "ran")
+	job := e.script("job", "touch "+marker)
+	notExec := filepath.Join(e.dir, "notexec")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	badJSON := newEnvAt(t, e.zkAddr)
+	badJSON.writeFleet(`{"groups": `)
+	noPrefix := newEnvAt(t, e.zkAddr)
+	cfgDir := t.TempDir()
+	writeCfg := func(name, body string) string {
+		p := filepath.Join(cfgDir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	unreachable := writeCfg("unreachable.json", `{"zkhosts": "127.0.0.1:1", "prefix": "/x", "connect_timeout": 1}`)
+	malformed := writeCfg("malformed.json", "{\n  \"zkhosts\": \"127.0.0.1:2181\",\n  \"prefix\": \n}\n")
+
+	cases := []struct {
+		name   string
+		env    *env
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"child code", e, []string{"run", "-g", "g", "--", "sh", "-c", "exit 42"}, 42, ""},
+		{"child killed by signal", e, []string{"run", "-g", "g", "--", "sh", "-c", "kill -USR1 $$"}, 128 + int(syscall.SIGUSR1), ""},
+		{"not found", e, []string{"run", "-g", "g", "--", filepath.Join(e.dir, "missing")}, 127, "missing"},
+		{"not found in PATH", e, []string{"run", "-g", "g", "--", "no-such-command-cronguard"}, 127, "no-such-command-cronguard"},
+		{"not executable", e, []string{"run", "-g", "g", "--", notExec}, 126, "notexec"},
+		{"unknown group", e, []string{"run", "-g", "nope", "--", job}, 125, "nope"},
+		{"invalid lock name", e, []string{"run", "-g", "g", "--lock", "a/b", "--", job}, 125, "a/b"},
+		{"invalid fleet JSON", badJSON, []string{"run", "-g", "g", "--", job}, 125, badJSON.prefix},
+		{"missing prefix", noPrefix, []string{"run", "-g", "g", "--", job}, 125, noPrefix.prefix},
+		{"unreachable ZooKeeper", e, []string{"--config", unreachable, "run", "-g", "g", "--", job}, 125, "127.0.0.1:1"},
+		{"malformed config file", e, []string{"--config", malformed, "run", "-g", "g", "--", job}, 125, "malformed.json"},
+		{"missing config file", e, []string{"--config", filepath.Join(cfgDir, "absent.json"), "run", "-g", "g", "--", job}, 125, "absent.json"},
+		{"bad duration", e, []string{"run", "-g", "g", "--timeout", "soon", "--", job}, 125, "soon"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(marker)
+			start := time.Now()
+			p := tc.env.runRaw("hostA", tc.args...)
+			if p.code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", p.code, tc.code, p.stderr.String())
+			}
+			if tc.code >= 125 && tc.code <= 127 {
+				lines := strings.Split(strings.TrimRight(p.stderr.String(), "\n"), "\n")
+				if len(lines) != 1 || !strings.Contains(lines[0], tc.stderr) {
+					t.Errorf("want one stderr line naming %q, got:\n%s", tc.stderr, p.stderr.String())
+				}
+				if _, err := os.Stat(marker); err == nil {
+					t.Error("the command ran")
+				}
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Errorf("took %v", time.Since(start))
+			}
+		})
+	}
+	if badJSON.exists(badJSON.prefix + "/locks") {
+		t.Error("a run against an invalid fleet config wrote to ZooKeeper")
+	}
+	if noPrefix.exists(noPrefix.prefix) {
+		t.Error("a run against a missing prefix created it")
+	}
+}
+
+// runRaw runs cronguard with --zk/--prefix unless args bring a --config.
+func (e *env) runRaw(host string, args ...string) *proc {
+	e.t.Helper()
+	if len(args) == 0 || args[0] != "--config" {
+		return e.run(host, args...)
+	}
+	logPath := e.newLogPath()
+	p := e.startArgs(logPath, append([]string{"--hostname", host, "--log-file", logPath}, args...)...)
+	p.wait(e.t, 60*time.Second)
+	return p
+}
+
+// TestE2E_RaceNeverOverlaps: two hosts start the same job at the same moment,
+// 50 times; the children's run intervals never overlap.
+func TestE2E_RaceNeverOverlaps(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	ivDir := filepath.Join(e.dir, "iv")
+	os.Mkdir(ivDir, 0o755)
+	job := e.script("racer", `f=`+ivDir+`/$CRONGUARD_RUN_ID
+s=$(date +%s%N)
+sleep 0.02
+echo "$s $(date +%s%N)" > $f
+`)
+	const rounds = 50
+	ran, skipped := 0, 0
+	for i := 0; i < rounds; i++ {
+		var wg sync.WaitGroup
+		procs := make([]*proc, 2)
+		for j, host := range []string{"hostA", "hostB"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				procs[j] = e.start(host, "run", "-g", "both", "--lock", "race", "--", job)
+			}()
+		}
+		wg.Wait()
+		for _, p := range procs {
+			if code := p.wait(t, 30*time.Second); code != 0 {
+				t.Fatalf("round %d: exit %d: %s", i, code, p.stderr.String())
+			}
+			if len(p.events("skip")) > 0 {
+				skipped++
+			} else {
+				ran++
+			}
+		}
+	}
+	files, _ := os.ReadDir(ivDir)
+	type iv struct{ s, e int64 }
+	var ivs []iv
+	for _, f := range files {
+		b, _ := os.ReadFile(filepath.Join(ivDir, f.Name()))
+		var x iv
+		if _, err := fmt.Sscan(string(b), &x.s, &x.e); err != nil {
+			t.Fatalf("%s: %q", f.Name(), b)
+		}
+		ivs = append(ivs, x)
+	}
+	if len(ivs) != ran {
+		t.Fatalf("%d intervals recorded, %d runs logged", len(ivs), ran)
+	}
+	sort.Slice(ivs, func(i, j int) bool { return ivs[i].s < ivs[j].s })
+	for i := 1; i < len(ivs); i++ {
+		if ivs[i].s < ivs[i-1].e {
+			t.Fatalf("overlap: run %v starts before run %v ends", ivs[i], ivs[i-1])
+		}
+	}
+	t.Logf("%d rounds: %d runs, %d skips, no overlap", rounds, ran, skipped)
+	if ran < rounds {
+		t.Errorf("only %d runs in %d rounds", ran, rounds)
+	}
+}

@@ -1,0 +1,357 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/pmezard/go-difflib/difflib"
+	"github.com/spf13/cobra"
+
+	"github.com/cronguard/cronguard/config"
+	"github.com/cronguard/cronguard/lock"
+)
+
+// ExitRefused is the exit code of an operator command that refused to act:
+// an invalid config, a concurrent change, a failed validation.
+const ExitRefused = 1
+
+func refused(format string, args ...any) error {
+	return &exitError{code: ExitRefused, err: fmt.Errorf(format, args...)}
+}
+
+// adminConn is an operator command's ZooKeeper connection.
+type adminConn struct {
+	st   *settings
+	sess *lock.Session
+	conn *zk.Conn
+}
+
+func (g *globalOptions) dialAdmin(ctx context.Context) (*adminConn, error) {
+	st, err := g.resolve()
+	if err != nil {
+		return nil, err
+	}
+	level := "warn" // an operator wants the result, not session chatter
+	if st.local.LogLevel == "debug" {
+		level = "debug"
+	}
+	log, _, _, err := newLogger(level, "console", "-", g.stderr)
+	if err != nil {
+		return nil, err
+	}
+	l := st.local
+	opts := []lock.Option{lock.WithLogger(log),
+		lock.WithSessionTimeout(l.SessionTimeout), lock.WithConnectTimeout(l.ConnectTimeout)}
+	if l.Auth != "" {
+		opts = append(opts, lock.WithAuth("digest", l.Auth))
+	}
+	sess, err := lock.Dial(ctx, l.Servers, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &adminConn{st: st, sess: sess, conn: sess.Conn()}, nil
+}
+
+func (a *adminConn) Close() { a.sess.Close() }
+
+// readFleet returns the fleet config's raw data and znode version.
+func (a *adminConn) readFleet() ([]byte, int32, error) {
+	data, st, err := a.conn.Get(a.st.root)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, 0, fmt.Errorf("prefix %s does not exist: create it with `cronguard config init`", a.st.root)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading %s: %w", a.st.root, err)
+	}
+	return data, st.Version, nil
+}
+
+// writeFleet validates next, prints the diff against old, and writes it with
+// the version it was read at: a change made in between is refused, never
+// overwritten.
+func (a *adminConn) writeFleet(out io.Writer, old []byte, version int32, next *config.Fleet, dryRun bool) error {
+	if errs := next.Validate(); len(errs) > 0 {
+		return refused("refusing to write an invalid fleet config: %v", errors.Join(errs...))
+	}
+	data, err := next.Marshal()
+	if err != nil {
+		return err
+	}
+	diff := unifiedDiff(string(old), string(data), a.st.root)
+	if diff == "" {
+		fmt.Fprintln(out, "no change")
+		return nil
+	}
+	fmt.Fprint(out, diff)
+	if dryRun {
+		fmt.Fprintln(out, "dry run: nothing written")
+		return nil
+	}
+	_, err = a.conn.Set(a.st.root, data, version)
+	if errors.Is(err, zk.ErrBadVersion) {
+		return refused("%s changed since it was read (version %d): nothing written, run the command again", a.st.root, version)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", a.st.root, err)
+	}
+	return nil
+}
+
+func unifiedDiff(a, b, name string) string {
+	if a == b {
+		return ""
+	}
+	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
+		FromFile: name + " (current)", ToFile: name + " (new)", Context: 3,
+	})
+	return d
+}
+
+type configOptions struct {
+	g      *globalOptions
+	dryRun bool
+}
+
+func newConfigCmd(g *globalOptions) *cobra.Command {
+	o := &configOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Read, validate and change the fleet config in ZooKeeper",
+	}
+	cmd.PersistentFlags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "get",
+			Short: "Print the fleet config (its znode version goes to stderr)",
+			Args:  cobra.NoArgs,
+			RunE:  func(cmd *cobra.Command, _ []string) error { return o.get(cmd.Context()) },
+		},
+		&cobra.Command{
+			Use:   "init",
+			Short: "Create the prefix with an empty, valid fleet config",
+			Args:  cobra.NoArgs,
+			RunE:  func(cmd *cobra.Command, _ []string) error { return o.init(cmd.Context()) },
+		},
+		&cobra.Command{
+			Use:   "set FILE|-",
+			Short: "Replace the fleet config after validating it (compare-and-set)",
+			Args:  cobra.ExactArgs(1),
+			RunE:  func(cmd *cobra.Command, args []string) error { return o.set(cmd.Context(), args[0]) },
+		},
+		&cobra.Command{
+			Use:   "validate [FILE|-]",
+			Short: "Check a fleet config file, or the one in ZooKeeper",
+			Args:  cobra.MaximumNArgs(1),
+			RunE:  func(cmd *cobra.Command, args []string) error { return o.validate(cmd.Context(), args) },
+		},
+	)
+	return cmd
+}
+
+func (o *configOptions) get(ctx context.Context) error {
+	a, err := o.g.dialAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	data, version, err := a.readFleet()
+	if err != nil {
+		return err
+	}
+	if f, err := config.ParseFleet(data); err == nil {
+		if pretty, err := f.Marshal(); err == nil {
+			data = pretty
+		}
+	}
+	fmt.Fprintf(o.g.stderr, "# %s, version %d\n", a.st.root, version)
+	_, err = o.g.stdout.Write(data)
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		fmt.Fprintln(o.g.stdout)
+	}
+	return err
+}
+
+func (o *configOptions) init(ctx context.Context) error {
+	a, err := o.g.dialAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	empty := []byte("{\n  \"groups\": {}\n}\n")
+	if ok, _, err := a.conn.Exists(a.st.root); err != nil {
+		return err
+	} else if ok {
+		return refused("%s already exists: use `cronguard config set` to change it", a.st.root)
+	}
+	fmt.Fprint(o.g.stdout, unifiedDiff("", string(empty), a.st.root))
+	if o.dryRun {
+		fmt.Fprintln(o.g.stdout, "dry run: nothing written")
+		return nil
+	}
+	// Parents get no data: only the prefix itself carries the fleet config.
+	if err := createIfMissing(a.conn, path.Dir(a.st.root), nil); err != nil {
+		return err
+	}
+	if _, err := a.conn.Create(a.st.root, empty, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		if errors.Is(err, zk.ErrNodeExists) {
+			return refused("%s was created concurrently: nothing written", a.st.root)
+		}
+		return fmt.Errorf("creating %s: %w", a.st.root, err)
+	}
+	return nil
+}
+
+func createIfMissing(conn *zk.Conn, p string, data []byte) error {
+	if p == "/" {
+		return nil
+	}
+	if err := createIfMissing(conn, path.Dir(p), nil); err != nil {
+		return err
+	}
+	_, err := conn.Create(p, data, 0, zk.WorldACL(zk.PermAll))
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("creating %s: %w", p, err)
+	}
+	return nil
+}
+
+func readInput(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(name)
+}
+
+func (o *configOptions) set(ctx context.Context, file string) error {
+	input, err := readInput(file, os.Stdin)
+	if err != nil {
+		return err
+	}
+	next, err := config.ParseFleet(input)
+	if err != nil {
+		return refused("%s: %v", file, err)
+	}
+	a, err := o.g.dialAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	old, version, err := a.readFleet()
+	if err != nil {
+		return err
+	}
+	return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
+}
+
+func (o *configOptions) validate(ctx context.Context, args []string) error {
+	var data []byte
+	source := ""
+	if len(args) == 1 {
+		var err error
+		if data, err = readInput(args[0], os.Stdin); err != nil {
+			return err
+		}
+		source = args[0]
+	} else {
+		a, err := o.g.dialAdmin(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if data, _, err = a.readFleet(); err != nil {
+			return err
+		}
+		source = a.st.root
+	}
+	f, err := config.ParseFleet(data)
+	if err != nil {
+		return refused("%s: %v", source, err)
+	}
+	if errs := f.Validate(); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(o.g.stdout, "%s: %v\n", source, e)
+		}
+		return refused("%s: %d problem(s)", source, len(errs))
+	}
+	fmt.Fprintf(o.g.stdout, "%s: valid (%d groups)\n", source, len(f.Groups))
+	return nil
+}
+
+type assignOptions struct {
+	g      *globalOptions
+	add    bool
+	dryRun bool
+}
+
+func newAssignCmd(g *globalOptions, add bool) *cobra.Command {
+	o := &assignOptions{g: g, add: add}
+	use, short := "assign GROUP HOST...", "Add hosts to a group (compare-and-set, prints the diff)"
+	if !add {
+		use, short = "unassign GROUP HOST...", "Remove hosts from a group; their running jobs of it are stopped"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), args[0], args[1:])
+		},
+	}
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
+	return cmd
+}
+
+func (o *assignOptions) run(ctx context.Context, group string, hosts []string) error {
+	a, err := o.g.dialAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	old, version, err := a.readFleet()
+	if err != nil {
+		return err
+	}
+	cur, err := config.ParseFleet(old)
+	if err != nil {
+		return refused("the fleet config in %s is invalid (%v): fix it with `cronguard config set`", a.st.root, err)
+	}
+	next := cur.Clone()
+	if next.Groups == nil {
+		next.Groups = map[string][]string{}
+	}
+	members := next.Groups[group]
+	if _, ok := next.Groups[group]; !ok && !o.add {
+		return refused("group %q does not exist in %s", group, a.st.root)
+	}
+	for _, h := range hosts {
+		i := slices.Index(members, h)
+		switch {
+		case o.add && i < 0:
+			members = append(members, h)
+		case !o.add && i >= 0:
+			members = slices.Delete(members, i, i+1)
+		case !o.add:
+			if ok, _ := cur.Eligible(group, h); ok {
+				fmt.Fprintf(o.g.stderr, "cronguard: %s is in %s through a subgroup (%s); unassign it there\n",
+					h, group, strings.Join(explainChain(cur, group, h), " -> "))
+			} else {
+				fmt.Fprintf(o.g.stderr, "cronguard: %s is not in group %s\n", h, group)
+			}
+		}
+	}
+	next.Groups[group] = members
+	return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
+}
+
+func explainChain(f *config.Fleet, group, host string) []string {
+	chain, _, _ := f.Explain(group, host)
+	return chain
+}

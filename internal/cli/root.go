@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cronguard/cronguard/config"
+)
+
+// switchmanConfigPath is the fallback when config.DefaultPath is absent, so
+// that a host migrating from switchman needs no new file.
+const switchmanConfigPath = "/etc/switchman.conf"
+
+// globalOptions are the flags every command shares. Each has an environment
+// variable and a config-file key; flags win over env, env over the file.
+type globalOptions struct {
+	configPath string
+	zk         string
+	prefix     string
+	hostname   string
+	logLevel   string
+	logFormat  string
+	logFile    string
+
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type rootCmd struct {
+	*cobra.Command
+}
+
+func newRootCmd(stdout, stderr io.Writer) *rootCmd {
+	g := &globalOptions{stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:           "cronguard",
+		Short:         "Run cron jobs on the hosts assigned to them, never twice at once",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	f := cmd.PersistentFlags()
+	f.StringVarP(&g.configPath, "config", "c", "", "local config file (env CRONGUARD_CONFIG; default "+config.DefaultPath+", else "+switchmanConfigPath+")")
+	f.StringVar(&g.zk, "zk", "", "ZooKeeper servers host:port,... (env CRONGUARD_ZK; key zkhosts)")
+	f.StringVar(&g.prefix, "prefix", "", "ZooKeeper prefix znode (env CRONGUARD_PREFIX; key prefix)")
+	f.StringVar(&g.hostname, "hostname", "", "identity used for eligibility (env CRONGUARD_HOSTNAME; key hostname; default the FQDN)")
+	f.StringVar(&g.logLevel, "log-level", "", "debug|info|warn|error (env CRONGUARD_LOG_LEVEL; key loglevel; default info)")
+	f.StringVar(&g.logFormat, "log-format", "", "json|console (env CRONGUARD_LOG_FORMAT; key log_format; default json)")
+	f.StringVar(&g.logFile, "log-file", "", "log file, - for stderr (env CRONGUARD_LOG_FILE; key logfile; default syslog)")
+	cmd.CompletionOptions.HiddenDefaultCmd = true
+	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newVersionCmd(g))
+	return &rootCmd{cmd}
+}
+
+func (r *rootCmd) commandNames() map[string]bool {
+	names := map[string]bool{"help": true, "completion": true}
+	for _, c := range r.Commands() {
+		names[c.Name()] = true
+		for _, a := range c.Aliases {
+			names[a] = true
+		}
+	}
+	return names
+}
+
+// takesValue reports whether flag (as typed: -g, --zk) consumes the next
+// argument, among the global flags and run's (the switchman form's).
+func (r *rootCmd) takesValue(flag string) bool {
+	run, _, err := r.Find([]string{"run"})
+	if err != nil {
+		return false
+	}
+	sets := []*pflag.FlagSet{r.PersistentFlags(), run.Flags()}
+	for _, fs := range sets {
+		var f *pflag.Flag
+		if name, ok := strings.CutPrefix(flag, "--"); ok {
+			f = fs.Lookup(name)
+		} else if len(flag) == 2 {
+			f = fs.ShorthandLookup(flag[1:])
+		}
+		if f != nil {
+			return f.NoOptDefVal == ""
+		}
+	}
+	return false
+}
+
+// settings are the resolved global options.
+type settings struct {
+	local    *config.Local
+	warnings []string
+	source   string // the config file, or "flags and environment"
+	root     string // chroot + prefix: the prefix znode as go-zookeeper sees it
+	hostname string
+}
+
+// resolve merges defaults, the config file, env and flags.
+func (g *globalOptions) resolve() (*settings, error) {
+	path := firstNonEmpty(g.configPath, g.getenv("CRONGUARD_CONFIG"))
+	explicit := path != ""
+	if !explicit {
+		path = config.DefaultPath
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(switchmanConfigPath); err == nil {
+				path = switchmanConfigPath
+			}
+		}
+	}
+	st := &settings{source: path}
+	local, warnings, err := config.LoadLocalPartial(path)
+	switch {
+	case err == nil:
+		st.local, st.warnings = local, warnings
+	case !explicit && errors.Is(err, fs.ErrNotExist):
+		st.local, st.source = config.DefaultLocal(), "flags and environment"
+	default:
+		return nil, err
+	}
+	l := st.local
+	if zk := firstNonEmpty(g.zk, g.getenv("CRONGUARD_ZK")); zk != "" {
+		if err := l.SetZKHosts(zk); err != nil {
+			return nil, fmt.Errorf("--zk: %w", err)
+		}
+	}
+	if p := firstNonEmpty(g.prefix, g.getenv("CRONGUARD_PREFIX")); p != "" {
+		if err := config.ValidatePrefix(p); err != nil {
+			return nil, fmt.Errorf("--prefix: %w", err)
+		}
+		l.Prefix = p
+	}
+	l.Hostname = firstNonEmpty(g.hostname, g.getenv("CRONGUARD_HOSTNAME"), l.Hostname)
+	l.LogLevel = firstNonEmpty(g.logLevel, g.getenv("CRONGUARD_LOG_LEVEL"), l.LogLevel, config.DefaultLogLevel)
+	l.LogFormat = firstNonEmpty(g.logFormat, g.getenv("CRONGUARD_LOG_FORMAT"), l.LogFormat, "json")
+	l.LogFile = firstNonEmpty(g.logFile, g.getenv("CRONGUARD_LOG_FILE"), l.LogFile)
+	if err := l.Validate(st.source); err != nil {
+		return nil, err
+	}
+	st.root = l.Root()
+	st.hostname = l.Hostname
+	if st.hostname == "" {
+		st.hostname = fqdn()
+	}
+	return st, nil
+}
+
+func (s *settings) logWarnings(log zerolog.Logger) {
+	for _, w := range s.warnings {
+		log.Warn().Msg(w)
+	}
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// durationValue is a flag that takes Go durations ("90s") or plain seconds
+// ("90"), as switchman's config keys are seconds.
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return "0s"
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func (v durationValue) Type() string { return "duration" }

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package lock
+
+// bootNow falls back to the monotonic clock where CLOCK_BOOTTIME is missing;
+// such a clock stops during suspend, which the README lists as a limit.
+func bootNow() int64 { return monoNow() }

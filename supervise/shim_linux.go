@@ -1,0 +1,339 @@
+//go:build linux
+
+package supervise
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// shimParentDeathSignal is the shim's parent-death signal. It must be one
+// the shim catches, not SIGKILL: on its parent's death the shim still has
+// to kill the job's group and the descendants that left it. It is not
+// SIGTERM either, which cronguard and others send to the whole group to
+// stop the job and which the shim must survive to clean up and report.
+// SIGUSR2 is rarely aimed at a process group; if a job does send it to
+// its group, the shim sees that getppid() is unchanged and ignores it.
+const shimParentDeathSignal = syscall.SIGUSR2
+
+// shimCaught are the signals the shim survives. Signals aimed at the job's
+// group (by cronguard, an operator, or the job itself with `kill 0`) also
+// hit the shim, which must outlive the command to clean up and report. They
+// are caught (signal.Notify) and drained, never set to SIG_IGN: an ignored
+// disposition would be inherited across exec by the command, a caught one
+// is reset to the default.
+var shimCaught = []os.Signal{
+	shimParentDeathSignal,
+	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
+	syscall.SIGUSR1, syscall.SIGALRM, syscall.SIGPIPE, syscall.SIGVTALRM,
+	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGIO, syscall.SIGPWR,
+	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
+}
+
+// shimKillRound is the pause between two SIGKILL passes over the job's
+// tree while the shim waits for it to disappear. Each pass walks /proc; a
+// process forked after a walk is caught by the next one. Shorter burns CPU
+// on a busy box; longer lets a forking tree live longer.
+const shimKillRound = 20 * time.Millisecond
+
+type shimConfig struct {
+	ppid     int
+	statusFd int
+	grace    time.Duration
+	path     string
+	argv     []string
+}
+
+func parseShimArgs(args []string) (shimConfig, error) {
+	cfg := shimConfig{statusFd: -1, grace: DefaultLeftoverGrace}
+	if !IsShim(args) {
+		return cfg, errors.New("not a shim invocation")
+	}
+	i := 1
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if i+1 >= len(args) {
+			return cfg, fmt.Errorf("%s needs a value", a)
+		}
+		v := args[i+1]
+		i++
+		var err error
+		switch a {
+		case "--ppid":
+			cfg.ppid, err = strconv.Atoi(v)
+		case "--status-fd":
+			cfg.statusFd, err = strconv.Atoi(v)
+		case "--grace":
+			cfg.grace, err = time.ParseDuration(v)
+		default:
+			return cfg, fmt.Errorf("unknown shim flag %q", a)
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("%s %q: %v", a, v, err)
+		}
+	}
+	if i >= len(args) {
+		return cfg, errors.New("missing -- PATH ARGV0 ARGS...")
+	}
+	cfg.path = args[i]
+	cfg.argv = args[i+1:]
+	if len(cfg.argv) == 0 {
+		cfg.argv = []string{cfg.path}
+	}
+	return cfg, nil
+}
+
+// shim is the state of the shim process.
+type shim struct {
+	self     int
+	ppid     int
+	statusFd int
+	// mu is held while a pass signals the tree and while a child is
+	// reaped, so a pid read from /proc cannot be freed and reused by an
+	// unrelated process before the signal is sent.
+	mu         sync.Mutex
+	killOnce   sync.Once
+	parentGone atomic.Bool
+	finished   atomic.Bool
+}
+
+// RunShim is the shim's main; args is os.Args[1:] (see IsShim). It returns
+// the exit code to pass to os.Exit. If the command died of signal N, it
+// does not return: it kills itself with N so that its parent sees the same
+// wait status (and it returns 128+N only if that fails).
+//
+// Status protocol: with --status-fd N, the shim writes "S <wait status>\n"
+// as soon as the command is reaped and "C <utime µs> <stime µs> <maxrss
+// KB>\n" (the rusage of everything it reaped) once no process of the job is
+// left. A parent that reads no C line must assume leftovers.
+func RunShim(args []string) int {
+	// The command is forked from this goroutine's thread with a
+	// parent-death SIGKILL, which Linux ties to the forking thread: keep
+	// it (never unlocked; the shim ends with os.Exit or a signal).
+	runtime.LockOSThread()
+
+	// Signals first, before anything can go wrong: from here on the
+	// parent-death signal is caught, not lost.
+	sigc := make(chan os.Signal, 64)
+	caught := make([]os.Signal, 0, len(shimCaught))
+	for _, s := range shimCaught {
+		// Keep an inherited SIG_IGN (nohup) for the command, as a
+		// direct exec from Go would (the runtime keeps it only for
+		// these two). It is inherited by the command and protects us.
+		if (s == syscall.SIGHUP || s == syscall.SIGINT) && signal.Ignored(s) {
+			continue
+		}
+		caught = append(caught, s)
+	}
+	signal.Notify(sigc, caught...)
+
+	cfg, err := parseShimArgs(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cronguard shim: %v\n", err)
+		return ExitShimFailure
+	}
+	if cfg.ppid > 0 && unix.Getppid() != cfg.ppid {
+		// The parent died before the handler was in place: its
+		// parent-death signal may have been lost. Never start the job.
+		fmt.Fprintln(os.Stderr, "cronguard shim: cronguard exited before the job started")
+		return ExitShimFailure
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "cronguard shim: PR_SET_CHILD_SUBREAPER: %v\n", err)
+		return ExitShimFailure
+	}
+	if cfg.statusFd >= 0 {
+		// The command must not inherit the status pipe: its write end
+		// would keep the parent's read from seeing EOF.
+		unix.CloseOnExec(cfg.statusFd)
+	}
+	// Name it in ps/top ("exe" when run as /proc/self/exe).
+	name := []byte("cronguard-shim\x00")
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
+
+	sh := &shim{self: os.Getpid(), ppid: cfg.ppid, statusFd: cfg.statusFd}
+	go sh.watchSignals(sigc)
+
+	// The command runs in our process group (no Setpgid), so a signal to
+	// the group reaches it; it inherits our stdio fds, environment and
+	// working directory unchanged. Its own parent-death SIGKILL kills it
+	// if the shim itself is SIGKILLed (cronguard then sweeps the rest).
+	pid, err := syscall.ForkExec(cfg.path, cfg.argv, &syscall.ProcAttr{
+		Env:   syscall.Environ(),
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		code := execFailureCode(err)
+		fmt.Fprintf(os.Stderr, "cronguard: %s: %v\n", cfg.path, err)
+		sh.report(fmt.Sprintf("S %d\n", code<<8))
+		sh.reportUsage()
+		return code
+	}
+	if sh.parentGone.Load() {
+		sh.startKill()
+	}
+	ws := sh.reapAll(pid, cfg.grace)
+	sh.reportUsage()
+	switch {
+	case ws.Exited():
+		return ws.ExitStatus()
+	case ws.Signaled():
+		dieOf(ws.Signal())
+		return 128 + int(ws.Signal())
+	}
+	return ExitShimFailure
+}
+
+// watchSignals drains caught signals. Only the parent-death signal, and
+// only when the parent is really gone (the shim was reparented), acts.
+func (sh *shim) watchSignals(c <-chan os.Signal) {
+	for s := range c {
+		if s == shimParentDeathSignal && unix.Getppid() != sh.ppid {
+			sh.parentGone.Store(true)
+			sh.startKill()
+		}
+	}
+}
+
+// reapAll reaps children until there are none left and returns the
+// command's wait status. Once the command has exited, leftovers get
+// SIGTERM, and SIGKILL after grace.
+func (sh *shim) reapAll(cmdPid int, grace time.Duration) (cmd unix.WaitStatus) {
+	cmdDone, reported := false, false
+	for {
+		// Block until some child is a zombie, without reaping it, so
+		// that the reap below happens under mu.
+		var si unix.Siginfo
+		err := unix.Waitid(unix.P_ALL, 0, &si, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil { // ECHILD: nothing left
+			break
+		}
+		more := true
+		sh.mu.Lock()
+		for {
+			var ws unix.WaitStatus
+			wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if wpid <= 0 {
+				more = err == nil // 0: children remain, none exited
+				break
+			}
+			if wpid == cmdPid {
+				cmd, cmdDone = ws, true
+			}
+		}
+		sh.mu.Unlock()
+		if cmdDone && !reported {
+			reported = true
+			sh.report("S " + strconv.FormatUint(uint64(cmd), 10) + "\n")
+			if more {
+				sh.terminateLeftovers(grace)
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	sh.finished.Store(true)
+	return cmd
+}
+
+// terminateLeftovers sends SIGTERM (and SIGCONT, so a stopped process can
+// act on it) to what is left of the job, and SIGKILL after grace.
+func (sh *shim) terminateLeftovers(grace time.Duration) {
+	if grace <= 0 || sh.parentGone.Load() {
+		sh.startKill()
+		return
+	}
+	sh.mu.Lock()
+	sh.signalTree(syscall.SIGTERM)
+	sh.signalTree(syscall.SIGCONT)
+	sh.mu.Unlock()
+	time.AfterFunc(grace, sh.startKill)
+}
+
+// startKill starts SIGKILL passes over the job's tree until reapAll has
+// seen the last child go.
+func (sh *shim) startKill() {
+	sh.killOnce.Do(func() {
+		go func() {
+			for !sh.finished.Load() {
+				sh.mu.Lock()
+				sh.signalTree(syscall.SIGKILL)
+				sh.mu.Unlock()
+				time.Sleep(shimKillRound)
+			}
+		}()
+	})
+}
+
+// signalTree signals every process of the job: the members of our process
+// group and every descendant of ours (found through PPid chains, which
+// catches those that called setsid), but not the shim itself. Caller holds
+// sh.mu.
+func (sh *shim) signalTree(sig syscall.Signal) {
+	skipPgid := 0
+	if sig != syscall.SIGKILL {
+		// One atomic signal to the group; the shim catches it.
+		if unix.Kill(-sh.self, sig) == nil {
+			skipPgid = sh.self
+		}
+	}
+	procs := allProcs()
+	signalProcs(treeOf(procs, sh.self, []int{sh.self}, sh.self), sig, skipPgid)
+}
+
+func (sh *shim) report(line string) {
+	if sh.statusFd < 0 {
+		return
+	}
+	_, _ = unix.Write(sh.statusFd, []byte(line))
+}
+
+// reportUsage writes the C line: the rusage of every process the shim has
+// reaped, that is of the job without the shim's own overhead.
+func (sh *shim) reportUsage() {
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_CHILDREN, &ru)
+	sh.report(fmt.Sprintf("C %d %d %d\n",
+		ru.Utime.Sec*1e6+int64(ru.Utime.Usec), ru.Stime.Sec*1e6+int64(ru.Stime.Usec), int64(ru.Maxrss)))
+}
+
+// dieOf kills the shim with sig so that its parent sees the command's wait
+// status. The Go runtime's handler (installed by signal.Notify or by
+// default) is bypassed with a raw rt_sigaction to SIG_DFL, and core dumps
+// are disabled: the command may have dumped core, the shim must not.
+func dieOf(sig syscall.Signal) {
+	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// struct sigaction with SIG_DFL (0), no flags, empty mask: all zero
+	// whatever the architecture's field order.
+	var act [4]uint64
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	set := uint64(1) << (uint(sig) - 1)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	// This thread (locked) has sig unblocked: deliver it here.
+	_ = unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
+	time.Sleep(10 * time.Millisecond) // only reached if the signal did not kill us
+}

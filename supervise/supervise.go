@@ -1,0 +1,151 @@
+// Package supervise starts a cron job and kills its whole process tree
+// reliably and on time.
+//
+// The job does not run as a direct child of cronguard. cronguard re-execs
+// its own binary as a tiny shim (see RunShim), in a new process group and
+// with a parent-death signal; the shim is a child subreaper, starts the
+// command in the same group and reports its status. This closes the gaps
+// that a bare parent-death signal leaves open:
+//
+//   - Pdeathsig reaches only the direct child. When cronguard is SIGKILLed,
+//     the shim gets its parent-death signal and SIGKILLs the job's group and
+//     every descendant it finds under itself in /proc, so `sh -c 'x & wait'`
+//     or a pipeline does not live on as orphans.
+//   - A descendant that calls setsid leaves the group; since the shim is a
+//     subreaper, such a process stays in the shim's subtree (orphans are
+//     reparented to the shim, not to init) and a /proc walk finds it.
+//   - Leftovers of a job whose command has exited (`sh -c 'x &'`) are
+//     terminated before the run counts as finished, so the lock is never
+//     released while part of the job still runs.
+//
+// The package never talks to ZooKeeper: the caller decides when to stop
+// (Child.Stop) and learns when the whole tree is dead (Child.Done).
+package supervise
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// ShimArg is the first argument (after argv[0]) of a shim invocation:
+//
+//	<self> __cronguard_shim --ppid PID [--status-fd N] [--grace D] -- PATH ARGV0 ARGS...
+const ShimArg = "__cronguard_shim"
+
+// Exit codes, as a shell reports them.
+const (
+	ExitNotExecutable = 126 // the command exists but cannot be executed
+	ExitNotFound      = 127 // the command does not exist
+	// ExitShimFailure is what the shim exits with when it cannot do its job
+	// at all (bad arguments, parent already gone): cronguard's own failure.
+	ExitShimFailure = 125
+)
+
+// DefaultLeftoverGrace is used when Spec.LeftoverGrace is zero: how long
+// processes that outlive the command (`sh -c 'x &'`) get between SIGTERM and
+// SIGKILL. Longer lets a leftover flush its state on SIGTERM; shorter
+// releases the lock (and lets the next run start) sooner. Leftovers are a
+// bug of the job, so this is short.
+const DefaultLeftoverGrace = 2 * time.Second
+
+// Spec describes the command to run.
+type Spec struct {
+	Path string   // resolved executable path (see Resolve)
+	Args []string // argv including argv[0]; empty means {Path}
+	Env  []string // nil means os.Environ()
+	Dir  string   // working directory; empty means the current one
+	// Stdin, Stdout, Stderr are passed to the command unchanged (the same
+	// open files, no pipes), so cron's MAILTO sees the job's output. nil
+	// means os.Stdin, os.Stdout, os.Stderr.
+	Stdin, Stdout, Stderr *os.File
+	// LeftoverGrace is how long processes left over after the command
+	// exited get between SIGTERM and SIGKILL. Zero means
+	// DefaultLeftoverGrace; negative means SIGKILL at once.
+	LeftoverGrace time.Duration
+}
+
+// Result is the outcome of a run; valid once Child.Done is closed.
+type Result struct {
+	// ExitCode is the command's exit code; 128+N if it died of signal N;
+	// 126/127 if it could not be executed.
+	ExitCode int
+	Signal   syscall.Signal // 0 unless the command died of a signal
+	// MaxRSSKB, UserCPU and SysCPU describe the job: every process the
+	// shim reaped (the command and its leftovers). If the shim could not
+	// report (it was killed), they are the shim's own wait4 rusage, which
+	// covers what it had reaped.
+	MaxRSSKB        int64
+	UserCPU, SysCPU time.Duration
+	Duration        time.Duration // from Start until the command was reaped
+}
+
+type options struct {
+	log    zerolog.Logger
+	shim   string
+	noShim bool
+}
+
+// Option configures Start.
+type Option func(*options)
+
+// WithLogger sets the logger (default: none).
+func WithLogger(l zerolog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithShim sets the executable run as the shim; it must call RunShim when
+// IsShim(os.Args[1:]). Default: /proc/self/exe, which is the running binary
+// even if the file on disk was replaced by an upgrade since.
+func WithShim(exe string) Option { return func(o *options) { o.shim = exe } }
+
+// WithoutShim starts the command directly, in its own process group with a
+// parent-death SIGKILL. Grandchildren then survive a SIGKILL of the caller;
+// it exists to measure what the shim costs.
+func WithoutShim() Option { return func(o *options) { o.noShim = true } }
+
+// IsShim reports whether args (os.Args[1:]) ask this binary to act as the
+// shim. It is cheap: call it first thing in main.
+func IsShim(args []string) bool { return len(args) > 0 && args[0] == ShimArg }
+
+// Resolve finds cmd the way a shell does (exec.LookPath) and classifies a
+// failure like a shell: exit code 127 when cmd is not found, 126 when it
+// exists but is not executable (permissions, a directory).
+func Resolve(cmd string) (path string, exitCode int, err error) {
+	if cmd == "" {
+		return "", ExitNotFound, errors.New("empty command")
+	}
+	path, err = exec.LookPath(cmd)
+	if errors.Is(err, exec.ErrDot) {
+		// A shell runs a command found through a relative PATH entry
+		// such as "."; so do we (os/exec refuses by default).
+		err = nil
+	}
+	if err != nil {
+		return "", execFailureCode(err), err
+	}
+	return path, 0, nil
+}
+
+// execFailureCode maps an error from looking up or executing a command to a
+// shell's exit code.
+func execFailureCode(err error) int {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return ExitNotFound
+	}
+	return ExitNotExecutable
+}
+
+// exitCodeFor returns the shell-style exit code for a wait status.
+func exitCodeFor(exited bool, code int, signaled bool, sig syscall.Signal) (int, syscall.Signal) {
+	switch {
+	case exited:
+		return code, 0
+	case signaled:
+		return 128 + int(sig), sig
+	}
+	return ExitShimFailure, 0
+}
