@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X github.com/cronguard/cronguard/internal/cli.Version=$(VERSIO
 DEB_PACKAGES := zookeeper
 ZK_JAR := /usr/share/java/zookeeper.jar
 
-.PHONY: all build test demo deps clean vet
+.PHONY: all build test soak demo deps clean vet
 
 all: build
 
@@ -34,6 +34,10 @@ vet:
 test: deps
 	$(GO) vet ./...
 	CRONGUARD_REQUIRE_ZK=1 $(GO) test -count=1 -timeout 20m ./...
+
+# soak: the partition proof with 200 randomized trials (make test runs 20).
+soak: deps
+	CRONGUARD_REQUIRE_ZK=1 CRONGUARD_SOAK_TRIALS=200 $(GO) test -count=1 -timeout 60m -run 'TestE2E_PartitionNeverRunsTwice' -v ./cmd/cronguard/ | grep -E 'margin|^(---|ok|FAIL|PASS)'
 
 demo: deps build
 	@./scripts/demo.sh

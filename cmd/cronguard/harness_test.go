@@ -92,7 +92,7 @@ func newEnvAt(t *testing.T, addr string) *env {
 	t.Helper()
 	e := &env{t: t, zkAddr: addr, dir: t.TempDir()}
 	e.prefix = fmt.Sprintf("/cg%d_%s", prefixSeq.Add(1), sanitize(t.Name()))
-	conn, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogInfo(false))
+	conn, _, err := zk.Connect(strings.Split(addr, ","), 10*time.Second, zk.WithLogInfo(false))
 	if err != nil {
 		t.Fatal(err)
 	}

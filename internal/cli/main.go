@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/cronguard/cronguard/supervise"
 )
 
@@ -46,6 +48,8 @@ func Main(args []string) int {
 	if supervise.IsShim(args[1:]) {
 		return supervise.RunShim(args[1:])
 	}
+	// Milliseconds in log timestamps: stop latencies are tens of them.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	root := newRootCmd(os.Stdout, os.Stderr)
 	root.SetArgs(switchmanForm(args[1:], root.commandNames(), root.takesValue))
 	err := root.Execute()
