@@ -88,6 +88,7 @@ type runEnv struct {
 	lockName string
 	runID    string
 	grace    time.Duration
+	leases   []leaseSpec
 }
 
 func (o *runOptions) run(ctx context.Context) error {
@@ -129,8 +130,8 @@ func (o *runOptions) run(ctx context.Context) error {
 
 func (e *runEnv) execute(ctx context.Context) error {
 	o := e.o
-	if len(o.leases) > 0 {
-		return fmt.Errorf("--lease: leases are not supported yet")
+	if err := e.parseLeases(); err != nil {
+		return err
 	}
 	if o.skipCode < 0 || o.skipCode > 255 {
 		return fmt.Errorf("--skip-code %d: want 0..255", o.skipCode)
@@ -174,17 +175,16 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 
 	var lk *lock.Lock
 	if !o.noLock {
-		var holder []byte
-		lk, err = lock.Acquire(ctx, sess, st.root+"/locks/"+e.lockName, e.lockData(),
-			lock.WithWait(o.wait), lock.WithOnBusy(func(h []byte) { holder = h }))
-		if errors.Is(err, lock.ErrBusy) {
-			e.log.Info().Str("event", "skip").Str("reason", "lock_busy").Str("holder", string(holder)).Msg("skip")
-			return exitCode(o.skipCode)
-		}
-		if err != nil {
+		if lk, err = e.acquireLock(ctx, sess); err != nil {
 			return err
 		}
 	}
+	releaseLeases, err := e.acquireLeases(ctx, sess)
+	if err != nil {
+		return err
+	}
+	// Leases, like the lock, go only once the job is confirmed dead.
+	defer releaseLeases()
 
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
