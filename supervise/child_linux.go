@@ -352,7 +352,8 @@ func describe(ws unix.WaitStatus) string {
 }
 
 // Pid is the pid of the shim (of the command with WithoutShim), which is
-// also the job's process group id.
+// also the job's process group id. It is 0 if, with WithoutShim, the
+// command could not be executed.
 func (c *Child) Pid() int { return c.pid }
 
 // Started is when Start forked.
@@ -380,7 +381,7 @@ func (c *Child) Stopping() bool {
 // descendant that left it (found by a /proc walk). It returns
 // os.ErrProcessDone once the job is gone.
 func (c *Child) Signal(sig syscall.Signal) error {
-	if c.finished.Load() {
+	if c.finished.Load() || c.pid <= 0 {
 		return os.ErrProcessDone
 	}
 	procs := allProcs()
@@ -409,8 +410,8 @@ func (c *Child) Signal(sig syscall.Signal) error {
 func (c *Child) Stop(first syscall.Signal, killBy time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.finished.Load() || c.killed {
-		return
+	if c.finished.Load() || c.killed || c.pid <= 0 {
+		return // c.pid <= 0 would signal our own group
 	}
 	now := time.Now()
 	killNow := first == syscall.SIGKILL || !killBy.After(now)
@@ -419,7 +420,6 @@ func (c *Child) Stop(first syscall.Signal, killBy time.Time) {
 		c.killBy = killBy
 		if !killNow {
 			if first != 0 {
-				c.log.Debug().Int("child_pid", c.pid).Str("signal", first.String()).Time("kill_by", killBy).Msg("supervise: stopping")
 				_ = unix.Kill(-c.pid, first)
 				if first != syscall.SIGCONT {
 					_ = unix.Kill(-c.pid, syscall.SIGCONT)
@@ -460,7 +460,6 @@ func (c *Child) killLocked() {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	c.log.Debug().Int("child_pid", c.pid).Msg("supervise: SIGKILL")
 	_ = unix.Kill(-c.pid, syscall.SIGKILL)
 	go c.signalEscapees(syscall.SIGKILL)
 }
@@ -470,6 +469,8 @@ func (c *Child) signalEscapees(sig syscall.Signal) {
 	if c.finished.Load() {
 		return
 	}
+	// Logged here, not in Stop, which must not do I/O.
+	c.log.Debug().Int("child_pid", c.pid).Str("signal", sig.String()).Msg("supervise: signalled the job's group")
 	signalProcs(c.tree(allProcs()), sig, c.pid)
 	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
 		signalProcs(c.tree(allProcs()), syscall.SIGCONT, c.pid)

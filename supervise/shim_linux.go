@@ -27,18 +27,24 @@ import (
 // its group, the shim sees that getppid() is unchanged and ignores it.
 const shimParentDeathSignal = syscall.SIGUSR2
 
-// shimCaught are the signals the shim survives. Signals aimed at the job's
-// group (by cronguard, an operator, or the job itself with `kill 0`) also
-// hit the shim, which must outlive the command to clean up and report. They
-// are caught (signal.Notify) and drained, never set to SIG_IGN: an ignored
-// disposition would be inherited across exec by the command, a caught one
-// is reset to the default.
+// shimCaught are the signals the shim must catch to survive. Signals aimed
+// at the job's group (by cronguard, an operator, or the job itself with
+// `kill 0`) also hit the shim, which must outlive the command to clean up
+// and report. They are caught (signal.Notify) and drained, never set to
+// SIG_IGN: an ignored disposition would be inherited across exec by the
+// command, a caught one is reset to the default.
+//
+// The list is short on purpose: each signal.Notify costs a round trip to
+// the runtime's signal-mask thread (about 0.1 ms each on the test VM,
+// 1.5-2.7 ms for 16 signals, most of the shim's cost). Without Notify the Go
+// runtime already ignores SIGUSR1, SIGPIPE (off stdout/stderr), SIGALRM,
+// SIGXCPU, SIGXFSZ, SIGVTALRM, SIGIO and SIGPWR while keeping them
+// "caught" (so the command gets the default), and lets SIGTSTP, SIGTTIN and
+// SIGTTOU stop it (a SIGCONT resumes it; Stop sends one). Only the
+// terminating ones need catching, plus the parent-death signal to act on.
 var shimCaught = []os.Signal{
 	shimParentDeathSignal,
-	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
-	syscall.SIGUSR1, syscall.SIGALRM, syscall.SIGPIPE, syscall.SIGVTALRM,
-	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGIO, syscall.SIGPWR,
-	syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU,
+	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
 }
 
 // shimKillRound is the pause between two SIGKILL passes over the job's

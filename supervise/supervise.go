@@ -20,6 +20,41 @@
 //
 // The package never talks to ZooKeeper: the caller decides when to stop
 // (Child.Stop) and learns when the whole tree is dead (Child.Done).
+//
+// # Shim protocol
+//
+// The shim is started as
+//
+//	argv: cronguard-shim __cronguard_shim --ppid PID --status-fd 3 --grace D -- PATH ARGV0 ARGS...
+//
+// with Setpgid (it leads the job's process group: Child.Pid is the pgid)
+// and a parent-death SIGUSR2. PID is cronguard's pid: the shim exits at once
+// (code 125) if getppid() differs, and on SIGUSR2 it acts only if getppid()
+// changed. fd 3 is the write end of a pipe on which the shim reports "S
+// <wait status>" when the command is reaped and "C <utime µs> <stime µs>
+// <maxrss KB>" once none of the job's processes is left; the command does
+// not inherit it. The shim's environment, working directory and fds 0-2
+// are the command's. It exits with the command's code, dies of the
+// command's signal, or exits 127/126 if the command cannot be executed.
+//
+// # Caller duties and limits
+//
+//   - Call SetSubreaper once at start-up, and dispatch IsShim/RunShim
+//     first thing in main.
+//   - Orphans reparented to the caller (only if a shim dies abnormally, or
+//     with WithoutShim) are told apart from the caller's other children by
+//     process group (not the caller's own), start time (after Start) and
+//     pid (not another Child's root). Children started by other code in
+//     their own process group during a run could be mistaken for the job's.
+//   - Signals go to pids read from /proc; Linux hands out pids cyclically,
+//     so a pid freed and reused within the microseconds between the read and
+//     the kill would need a full wrap of pid_max. The shim never reaps its
+//     children during a kill pass.
+//   - Timers use Go's monotonic clock, which stops during system suspend; a
+//     fencing caller working on CLOCK_BOOTTIME should call Stop with a
+//     deadline already past once it sees the time has come.
+//   - A process stuck in uninterruptible sleep keeps Done open: by design,
+//     the lock must not be released while any part of the job exists.
 package supervise
 
 import (
@@ -33,9 +68,8 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// ShimArg is the first argument (after argv[0]) of a shim invocation:
-//
-//	<self> __cronguard_shim --ppid PID [--status-fd N] [--grace D] -- PATH ARGV0 ARGS...
+// ShimArg is the first argument (after argv[0]) of a shim invocation; see
+// "Shim protocol" above.
 const ShimArg = "__cronguard_shim"
 
 // Exit codes, as a shell reports them.
@@ -82,7 +116,9 @@ type Result struct {
 	// covers what it had reaped.
 	MaxRSSKB        int64
 	UserCPU, SysCPU time.Duration
-	Duration        time.Duration // from Start until the command was reaped
+	// Duration runs from Start until the shim was reaped, which is after
+	// the command and its leftovers exited.
+	Duration time.Duration
 }
 
 type options struct {

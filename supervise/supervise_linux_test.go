@@ -46,17 +46,13 @@ func TestMain(m *testing.M) {
 
 // runHelper plays cronguard for TestParentDeath: it starts a job and
 // writes the shim's pid to args[0], then waits to be SIGKILLed.
-func runHelper(mode string, args []string) int {
+func runHelper(_ string, args []string) int {
 	if err := SetSubreaper(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
 	exe, _ := os.Executable()
-	opts := []Option{WithShim(exe)}
-	if mode == "direct" {
-		opts = []Option{WithoutShim()}
-	}
-	c, err := Start(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", args[1]}}, opts...)
+	c, err := Start(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", args[1]}}, WithShim(exe))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -398,7 +394,7 @@ func TestLeftoversKilledBeforeDone(t *testing.T) {
 }
 
 func TestParentDeath(t *testing.T) {
-	for _, m := range []string{"shim"} {
+	for _, m := range []string{"shim"} { // WithoutShim leaves grandchildren: that is the gap the shim closes
 		t.Run(m, func(t *testing.T) {
 			dir := t.TempDir()
 			pidFile := filepath.Join(dir, "shim")
@@ -516,23 +512,29 @@ func TestStdioPassthrough(t *testing.T) {
 	})
 }
 
+// Signals to the job's group reach the command; the shim, which is in the
+// group too, survives them and reports the command's status.
 func TestSignal(t *testing.T) {
 	forModes(t, func(t *testing.T, m mode) {
-		f := filepath.Join(t.TempDir(), "ready")
-		// (sh reports on stderr that its sleep died of SIGUSR1 too.)
-		c := start(t, m, `trap "exit 7" USR1; echo $$ > `+f+`; while :; do sleep 0.01; done 2>/dev/null`)
-		readPid(t, f)
-		if err := c.Signal(syscall.SIGUSR1); err != nil {
-			t.Fatal(err)
-		}
-		if res := waitDone(t, c, 5*time.Second); res.ExitCode != 7 {
-			t.Errorf("result %+v, want 7 (the shim must survive SIGUSR1 to its group)", res)
-		}
-		if err := c.Signal(syscall.SIGUSR1); err != os.ErrProcessDone {
-			t.Errorf("Signal after Done: %v", err)
-		}
-		if c.Stopping() {
-			t.Error("Stopping() without Stop")
+		for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP, syscall.SIGINT,
+			syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGALRM, syscall.SIGPIPE} {
+			name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
+			f := filepath.Join(t.TempDir(), "ready")
+			// The sleep dies of the signal too; sh reports that on stderr.
+			c := start(t, m, `trap "exit 7" `+name+`; echo $$ > `+f+`; while :; do sleep 0.01; done 2>/dev/null`)
+			readPid(t, f)
+			if err := c.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if res := waitDone(t, c, 5*time.Second); res.ExitCode != 7 {
+				t.Errorf("%v: result %+v, want 7 (the shim must survive it)", sig, res)
+			}
+			if err := c.Signal(sig); err != os.ErrProcessDone {
+				t.Errorf("Signal after Done: %v", err)
+			}
+			if c.Stopping() {
+				t.Error("Stopping() without Stop")
+			}
 		}
 	})
 }

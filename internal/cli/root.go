@@ -59,7 +59,7 @@ func newRootCmd(stdout, stderr io.Writer) *rootCmd {
 	f.StringVar(&g.logFormat, "log-format", "", "json|console (env CRONGUARD_LOG_FORMAT; key log_format; default json)")
 	f.StringVar(&g.logFile, "log-file", "", "log file, - for stderr (env CRONGUARD_LOG_FILE; key logfile; default syslog)")
 	cmd.CompletionOptions.HiddenDefaultCmd = true
-	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newVersionCmd(g))
+	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newExplainCmd(g), newCheckCmd(g), newVersionCmd(g))
 	return &rootCmd{cmd}
 }
 

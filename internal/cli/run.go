@@ -248,7 +248,26 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	ev.Str("event", "finish").Int("exit", code).Dur("duration", res.Duration).
 		Int64("max_rss_kb", res.MaxRSSKB).Dur("user_cpu", res.UserCPU).Dur("sys_cpu", res.SysCPU).
 		Str("stop_reason", stopReason).Msg("finish")
+	e.recordRun(sess, runEntry{Host: st.hostname, RunID: e.runID, Start: child.Started().UTC(),
+		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason})
 	return exitCode(code)
+}
+
+// recordRun writes the run record, bounded in time: after a partition the
+// write may hang until go-zookeeper gives up, and cron should not wait for
+// it. A failure is logged and never changes the exit code.
+func (e *runEnv) recordRun(sess *lock.Session, entry runEntry) {
+	done := make(chan error, 1)
+	go func() { done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory) }()
+	bound := min(sess.Timeout()/3, 5*time.Second)
+	select {
+	case err := <-done:
+		if err != nil {
+			e.log.Warn().Err(err).Msg("could not write the run record")
+		}
+	case <-time.After(bound):
+		e.log.Warn().Dur("waited", bound).Msg("could not write the run record: ZooKeeper did not answer")
+	}
 }
 
 // supervise waits for the child and stops it when the right to run is

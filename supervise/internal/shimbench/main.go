@@ -5,6 +5,7 @@
 // each and their difference.
 //
 //	go build -o /tmp/shimbench ./supervise/internal/shimbench && /tmp/shimbench -n 2000
+//	/tmp/shimbench -n 2000 -shim /path/to/cronguard
 package main
 
 import (
@@ -22,7 +23,11 @@ func main() {
 		os.Exit(supervise.RunShim(os.Args[1:]))
 	}
 	n := flag.Int("n", 1000, "runs per mode")
+	shimExe := flag.String("shim", "", "binary to run as the shim (default: this one); cronguard itself works")
 	flag.Parse()
+	if *n <= 0 {
+		return // measures this binary's own start and exit
+	}
 	cmd := flag.Args()
 	if len(cmd) == 0 {
 		cmd = []string{"/usr/bin/true"}
@@ -45,9 +50,13 @@ func main() {
 		}
 		return time.Since(t0)
 	}
+	var shimOpts []supervise.Option
+	if *shimExe != "" {
+		shimOpts = append(shimOpts, supervise.WithShim(*shimExe))
+	}
 	var shim, direct []time.Duration
 	for i := 0; i < *n; i++ {
-		shim = append(shim, run())
+		shim = append(shim, run(shimOpts...))
 		direct = append(direct, run(supervise.WithoutShim()))
 	}
 	s, d := stats(shim), stats(direct)

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// op runs an operator command against the env and returns exit code, stdout.
+func (e *env) op(args ...string) (int, string, string) {
+	e.t.Helper()
+	p := e.run("operator", args...)
+	return p.code, p.stdout.String(), p.stderr.String()
+}
+
+func (e *env) fleetData() string {
+	e.t.Helper()
+	d, _, err := e.conn.Get(e.prefix)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(d)
+}
+
+func TestE2E_ConfigCommands(t *testing.T) {
+	e := newEnv(t)
+	if code, _, errOut := e.op("config", "get"); code != 125 || !strings.Contains(errOut, "config init") {
+		t.Fatalf("get before init: %d %q", code, errOut)
+	}
+	if code, out, _ := e.op("config", "init", "--dry-run"); code != 0 || !strings.Contains(out, "dry run") || e.exists(e.prefix) {
+		t.Fatalf("init --dry-run: %d %q (exists=%v)", code, out, e.exists(e.prefix))
+	}
+	if code, _, errOut := e.op("config", "init"); code != 0 {
+		t.Fatalf("init: %d %s", code, errOut)
+	}
+	if code, _, _ := e.op("config", "init"); code != 1 {
+		t.Fatalf("second init: %d, want 1 (refused)", code)
+	}
+	if code, out, _ := e.op("assign", "reports", "box-a", "box-b"); code != 0 || !strings.Contains(out, `+      "box-a",`) {
+		t.Fatalf("assign: %d\n%s", code, out)
+	}
+	before := e.fleetData()
+	if code, out, _ := e.op("unassign", "reports", "box-a", "--dry-run"); code != 0 || !strings.Contains(out, `-      "box-a",`) || e.fleetData() != before {
+		t.Fatalf("unassign --dry-run: %d\n%s", code, out)
+	}
+	// An invalid config never reaches ZooKeeper.
+	bad := filepath.Join(e.dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"groups": {"a": ["b"], "b": ["a"]}}`), 0o644)
+	if code, _, errOut := e.op("config", "set", bad); code != 1 || !strings.Contains(errOut, "cycle") {
+		t.Fatalf("set with a cycle: %d %q", code, errOut)
+	}
+	os.WriteFile(bad, []byte(`{"groups": `), 0o644)
+	if code, _, errOut := e.op("config", "set", bad); code != 1 || !strings.Contains(errOut, "bad.json") {
+		t.Fatalf("set with bad JSON: %d %q", code, errOut)
+	}
+	if code, out, _ := e.op("config", "validate", bad); code != 1 {
+		t.Fatalf("validate bad file: %d %q", code, out)
+	}
+	if e.fleetData() != before {
+		t.Fatal("an invalid config reached ZooKeeper")
+	}
+	if code, out, _ := e.op("unassign", "reports", "box-a"); code != 0 || strings.Contains(e.fleetData(), "box-a") {
+		t.Fatalf("unassign: %d %s\n%s", code, out, e.fleetData())
+	}
+	if code, out, _ := e.op("config", "validate"); code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("validate: %d %q", code, out)
+	}
+	if code, out, errOut := e.op("config", "get"); code != 0 || !strings.Contains(out, `"box-b"`) || !strings.Contains(errOut, "version") {
+		t.Fatalf("get: %d %q %q", code, out, errOut)
+	}
+}
+
+func TestE2E_StatusExplainCheck(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(`{"groups": {"reports": "box-a", "batch": ["box1", "reports"]}}`)
+	// check before any run: UNKNOWN.
+	if code, out, _ := e.op("check", "--lock", "job", "--max-age", "1h"); code != 3 || !strings.HasPrefix(out, "CRONGUARD UNKNOWN") {
+		t.Fatalf("check with no record: %d %q", code, out)
+	}
+	fail := e.script("job", "exit 3")
+	if p := e.run("box-a", "run", "-g", "reports", "--", fail); p.code != 3 {
+		t.Fatalf("failing run: %d", p.code)
+	}
+	if code, out, _ := e.op("check", "--lock", "job", "--max-age", "1h"); code != 2 || !strings.Contains(out, "never succeeded") {
+		t.Fatalf("check after a failure: %d %q", code, out)
+	}
+	okJob := filepath.Join(e.dir, "job")
+	os.WriteFile(okJob, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	if p := e.run("box-a", "run", "-g", "reports", "--", okJob); p.code != 0 {
+		t.Fatalf("run: %d", p.code)
+	}
+	if code, out, _ := e.op("check", "--lock", "job", "--max-age", "1h"); code != 0 || !strings.HasPrefix(out, "CRONGUARD OK") || !strings.Contains(out, "| age=") {
+		t.Fatalf("check after success: %d %q", code, out)
+	}
+	if code, out, _ := e.op("check", "--lock", "job", "--max-age", "1h", "--warn-age", "1ms"); code != 1 {
+		t.Fatalf("check warn: %d %q", code, out)
+	}
+	if code, out, _ := e.op("check", "--lock", "job", "--max-age", "1ms"); code != 2 {
+		t.Fatalf("check critical: %d %q", code, out)
+	}
+
+	// A lock held by a switchman host, as switchman writes it.
+	if _, err := e.conn.Create(e.lockPath("legacy"), []byte("old.example.com 4242"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := e.op("status", "--json")
+	if code != 0 {
+		t.Fatalf("status --json: %d %s", code, errOut)
+	}
+	var snap struct {
+		Groups map[string][]string
+		Locks  []struct {
+			Lock, Host, Holder string
+			PID                int
+			Fence              int64
+		}
+		Runs []struct {
+			Lock        string
+			LastRun     struct{ Exit int } `json:"last_run"`
+			LastFailure struct{ Exit int } `json:"last_failure"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &snap); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := strings.Join(snap.Groups["batch"], ","); got != "box1,box-a" {
+		t.Errorf("batch expands to %q", got)
+	}
+	if len(snap.Locks) != 1 || snap.Locks[0].Host != "old.example.com" || snap.Locks[0].PID != 4242 || snap.Locks[0].Holder != "switchman" || snap.Locks[0].Fence == 0 {
+		t.Errorf("locks: %+v", snap.Locks)
+	}
+	if len(snap.Runs) != 1 || snap.Runs[0].LastRun.Exit != 0 || snap.Runs[0].LastFailure.Exit != 3 {
+		t.Errorf("runs: %+v", snap.Runs)
+	}
+	if code, out, _ := e.op("status"); code != 0 || !strings.Contains(out, "legacy") || !strings.Contains(out, "(switchman)") {
+		t.Errorf("status: %d\n%s", code, out)
+	}
+	if code, out, _ := e.op("explain", "--group", "batch", "--host", "box-a"); code != 0 || !strings.Contains(out, "batch -> reports -> box-a") {
+		t.Errorf("explain eligible: %d %q", code, out)
+	}
+	if code, out, _ := e.op("explain", "--group", "reports", "--host", "box1"); code != 1 || !strings.Contains(out, "NOT eligible") {
+		t.Errorf("explain not eligible: %d %q", code, out)
+	}
+}

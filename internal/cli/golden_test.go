@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cronguard/cronguard/config"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+var goldenNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func TestStatusGolden(t *testing.T) {
+	snap := &statusSnapshot{
+		Prefix: "/switchman",
+		Groups: map[string][]string{"reports": {"box-a", "box-b"}, "batch": {"box1", "box-a", "box-b"}, "empty": nil},
+		Locks: []heldLock{
+			{Lock: "nightly-report", Host: "box-a", PID: 4242, Since: goldenNow.Add(-90 * time.Second), Fence: 1234, Command: "/usr/local/bin/nightly-report --full", Holder: "cronguard"},
+			{Lock: "legacy", Host: "old.example.com", PID: 17, Since: goldenNow.Add(-3 * time.Hour), Fence: 99, Holder: "switchman"},
+			{Lock: "odd", Since: goldenNow.Add(-72 * time.Hour), Fence: 7, Holder: "unknown", Raw: "???"},
+		},
+		Runs: []runRecord{
+			{Lock: "nightly-report",
+				LastRun:     &runEntry{Host: "box-a", End: goldenNow.Add(-10 * time.Minute), Exit: 143, DurationMS: 61_000, StopReason: "ineligible"},
+				LastSuccess: &runEntry{Host: "box-b", End: goldenNow.Add(-70 * time.Minute), Exit: 0, DurationMS: 1500},
+				LastFailure: &runEntry{Host: "box-a", End: goldenNow.Add(-10 * time.Minute), Exit: 143, DurationMS: 61_000, StopReason: "ineligible"}},
+			{Lock: "never-failed", LastRun: &runEntry{Host: "box1", End: goldenNow.Add(-5 * time.Second), DurationMS: 20},
+				LastSuccess: &runEntry{Host: "box1", End: goldenNow.Add(-5 * time.Second), DurationMS: 20}},
+		},
+	}
+	var buf bytes.Buffer
+	if err := renderStatus(&buf, snap, goldenNow); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status.golden", buf.Bytes())
+}
+
+func TestExplainGolden(t *testing.T) {
+	fleet, err := config.ParseFleet([]byte(`{"groups": {"reports": "box-a", "batch": ["box1", "reports"], "web": ["web1.example.com"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, tc := range []struct {
+		group, host string
+		eligible    bool
+	}{
+		{"batch", "box-a", true},
+		{"batch", "box1", true},
+		{"reports", "box1", false},
+		{"web", "web1", false},
+	} {
+		err := explain(&buf, fleet, tc.group, tc.host)
+		var ee *exitError
+		if tc.eligible != (err == nil) || (err != nil && (!errors.As(err, &ee) || ee.code != ExitRefused)) {
+			t.Errorf("explain(%s, %s) = %v, want eligible=%v", tc.group, tc.host, err, tc.eligible)
+		}
+	}
+	if err := explain(&buf, fleet, "nope", "x"); !errors.Is(err, config.ErrUnknownGroup) {
+		t.Errorf("unknown group: %v", err)
+	}
+	golden(t, "explain.golden", buf.Bytes())
+}
+
+func TestCheckJudge(t *testing.T) {
+	ok := &runEntry{Host: "box-a", End: goldenNow.Add(-30 * time.Minute), DurationMS: 1200}
+	fail := &runEntry{Host: "box-b", End: goldenNow.Add(-5 * time.Minute), Exit: 3, DurationMS: 800}
+	for _, tc := range []struct {
+		name          string
+		rec           runRecord
+		warn, max     time.Duration
+		code          int
+		wantSubstring string
+	}{
+		{"fresh success", runRecord{LastRun: ok, LastSuccess: ok}, 0, time.Hour, checkOK,
+			"CRONGUARD OK - job last succeeded 30m0s ago on box-a (limit 1h0m0s) | age=1800s;3600;3600 last_duration=1.200s last_exit=0"},
+		{"warn", runRecord{LastRun: ok, LastSuccess: ok}, 20 * time.Minute, time.Hour, checkWarning, "CRONGUARD WARNING - "},
+		{"stale", runRecord{LastRun: ok, LastSuccess: ok}, 0, 10 * time.Minute, checkCritical, "CRONGUARD CRITICAL - job last succeeded 30m0s ago"},
+		{"failing since", runRecord{LastRun: fail, LastSuccess: ok, LastFailure: fail}, 0, time.Hour, checkOK, "failed since: exit 3 5m0s ago on box-b"},
+		{"never succeeded", runRecord{LastRun: fail, LastFailure: fail}, 0, time.Hour, checkCritical, "CRONGUARD CRITICAL - job never succeeded; last run 5m0s ago on box-b exited 3"},
+	} {
+		o := &checkOptions{lock: "job", maxAge: tc.max, warnAge: tc.warn, now: func() time.Time { return goldenNow }}
+		code, line := o.judge(&tc.rec)
+		if code != tc.code || !bytes.Contains([]byte(line), []byte(tc.wantSubstring)) {
+			t.Errorf("%s: %d %q, want %d containing %q", tc.name, code, line, tc.code, tc.wantSubstring)
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/spf13/cobra"
+
+	"github.com/cronguard/cronguard/config"
+)
+
+type statusOptions struct {
+	g      *globalOptions
+	json   bool
+	group  string
+	nowFor func() time.Time
+}
+
+func newStatusCmd(g *globalOptions) *cobra.Command {
+	o := &statusOptions{g: g, nowFor: time.Now}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show groups and their hosts, held locks and last runs",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
+	}
+	cmd.Flags().BoolVar(&o.json, "json", false, "machine-readable output (stable; see README)")
+	cmd.Flags().StringVar(&o.group, "group", "", "only this group (and locks/runs of any job)")
+	return cmd
+}
+
+// heldLock is one node under <prefix>/locks, from cronguard or switchman.
+type heldLock struct {
+	Lock    string    `json:"lock"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid,omitempty"`
+	RunID   string    `json:"run_id,omitempty"`
+	Since   time.Time `json:"since"`
+	Fence   int64     `json:"fence"`
+	Command string    `json:"command,omitempty"`
+	Holder  string    `json:"holder"` // "cronguard", "switchman" or "unknown"
+	Raw     string    `json:"raw,omitempty"`
+}
+
+// statusSnapshot is what `status --json` prints.
+type statusSnapshot struct {
+	Prefix string              `json:"prefix"`
+	Groups map[string][]string `json:"groups"`
+	Locks  []heldLock          `json:"locks"`
+	Runs   []runRecord         `json:"runs"`
+	Errors []string            `json:"errors,omitempty"`
+}
+
+func (o *statusOptions) run(ctx context.Context) error {
+	a, err := o.g.dialAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	snap, err := a.snapshot(o.group)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(o.g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(snap)
+	}
+	return renderStatus(o.g.stdout, snap, o.nowFor())
+}
+
+func (a *adminConn) snapshot(onlyGroup string) (*statusSnapshot, error) {
+	data, _, err := a.readFleet()
+	if err != nil {
+		return nil, err
+	}
+	snap := &statusSnapshot{Prefix: a.st.root, Groups: map[string][]string{}, Locks: []heldLock{}, Runs: []runRecord{}}
+	fleet, err := config.ParseFleet(data)
+	if err != nil {
+		snap.Errors = append(snap.Errors, fmt.Sprintf("fleet config: %v", err))
+	} else {
+		for g := range fleet.Groups {
+			if onlyGroup != "" && g != onlyGroup {
+				continue
+			}
+			hosts, _ := fleet.Hosts(g)
+			snap.Groups[g] = hosts
+		}
+		if _, ok := fleet.Groups[onlyGroup]; onlyGroup != "" && !ok {
+			return nil, fmt.Errorf("%w %q", config.ErrUnknownGroup, onlyGroup)
+		}
+	}
+	names, err := a.children("/locks")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		d, st, err := a.conn.Get(a.st.root + "/locks/" + n)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // released while we looked
+		}
+		if err != nil {
+			return nil, err
+		}
+		snap.Locks = append(snap.Locks, parseHolder(n, d, st))
+	}
+	runs, err := a.children("/runs")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range runs {
+		d, _, err := a.conn.Get(a.st.root + "/runs/" + n)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		rec := runRecord{Lock: n}
+		if json.Unmarshal(d, &rec) != nil {
+			snap.Errors = append(snap.Errors, fmt.Sprintf("run record %s is not valid JSON", n))
+			continue
+		}
+		rec.History = nil // status shows the last runs; the record keeps the rest
+		snap.Runs = append(snap.Runs, rec)
+	}
+	return snap, nil
+}
+
+// children lists a sub-node of the prefix, sorted; a missing one is empty.
+func (a *adminConn) children(sub string) ([]string, error) {
+	names, _, err := a.conn.Children(a.st.root + sub)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s%s: %w", a.st.root, sub, err)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// parseHolder reads a lock node's data: cronguard's JSON, or switchman's
+// "host pid".
+func parseHolder(name string, data []byte, st *zk.Stat) heldLock {
+	h := heldLock{Lock: name, Since: time.UnixMilli(st.Ctime).UTC(), Fence: st.Czxid, Holder: "unknown", Raw: string(data)}
+	var j struct {
+		Host    string `json:"host"`
+		PID     int    `json:"pid"`
+		RunID   string `json:"run_id"`
+		Command string `json:"command"`
+	}
+	if json.Unmarshal(data, &j) == nil && j.Host != "" {
+		h.Host, h.PID, h.RunID, h.Command, h.Holder, h.Raw = j.Host, j.PID, j.RunID, j.Command, "cronguard", ""
+		return h
+	}
+	if f := strings.Fields(string(data)); len(f) == 2 {
+		if pid, err := strconv.Atoi(f[1]); err == nil {
+			h.Host, h.PID, h.Holder, h.Raw = f[0], pid, "switchman", ""
+		}
+	}
+	return h
+}
+
+func renderStatus(w io.Writer, s *statusSnapshot, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "PREFIX %s\n\nGROUP\tHOSTS\n", s.Prefix)
+	groups := make([]string, 0, len(s.Groups))
+	for g := range s.Groups {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		hosts := strings.Join(s.Groups[g], ", ")
+		if hosts == "" {
+			hosts = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", g, hosts)
+	}
+	fmt.Fprintf(tw, "\nLOCK\tHOST\tPID\tSINCE\tFENCE\tCOMMAND\n")
+	if len(s.Locks) == 0 {
+		fmt.Fprintf(tw, "(none held)\t\t\t\t\t\n")
+	}
+	for _, l := range s.Locks {
+		host, pid := l.Host, strconv.Itoa(l.PID)
+		if l.Holder == "unknown" {
+			host, pid = "?", "?"
+		}
+		cmd := l.Command
+		if l.Holder == "switchman" {
+			cmd = "(switchman)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s (%s ago)\t%d\t%s\n", l.Lock, host, pid,
+			l.Since.Format(time.RFC3339), ago(now, l.Since), l.Fence, cmd)
+	}
+	fmt.Fprintf(tw, "\nJOB\tLAST RUN\tLAST SUCCESS\tLAST FAILURE\n")
+	if len(s.Runs) == 0 {
+		fmt.Fprintf(tw, "(no runs recorded)\t\t\t\n")
+	}
+	for _, r := range s.Runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Lock, describeRun(r.LastRun, now), describeRun(r.LastSuccess, now), describeRun(r.LastFailure, now))
+	}
+	for _, e := range s.Errors {
+		fmt.Fprintf(tw, "\nwarning: %s\n", e)
+	}
+	return tw.Flush()
+}
+
+func describeRun(e *runEntry, now time.Time) string {
+	if e == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%s ago on %s, exit %d, %s", ago(now, e.End), e.Host, e.Exit,
+		(time.Duration(e.DurationMS) * time.Millisecond).Round(time.Millisecond))
+	if e.StopReason != "" {
+		s += ", stopped: " + e.StopReason
+	}
+	return s
+}
+
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
