@@ -248,9 +248,47 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	ev.Str("event", "finish").Int("exit", code).Dur("duration", res.Duration).
 		Int64("max_rss_kb", res.MaxRSSKB).Dur("user_cpu", res.UserCPU).Dur("sys_cpu", res.SysCPU).
 		Str("stop_reason", stopReason).Msg("finish")
-	e.recordRun(sess, runEntry{Host: st.hostname, RunID: e.runID, Start: child.Started().UTC(),
-		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason})
+	entry := runEntry{Host: st.hostname, RunID: e.runID, Start: child.Started().UTC(),
+		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason}
+	e.recordRun(sess, entry)
+	e.writeMetrics(func(m *runMetrics) {
+		m.runs++
+		m.lastStart, m.lastEnd = unixSeconds(entry.Start), unixSeconds(entry.End)
+		m.lastDuration, m.lastExit = res.Duration.Seconds(), float64(code)
+		if code == 0 {
+			m.lastSuccess = m.lastEnd
+		}
+		if stopReason != "" {
+			m.stops[stopReason]++
+		}
+	})
 	return exitCode(code)
+}
+
+// skip logs why the run is skipped, counts it, and returns the skip exit.
+func (e *runEnv) skip(reason string, fields func(*zerolog.Event) *zerolog.Event) error {
+	ev := e.log.Info()
+	if reason == reasonIneligible {
+		ev = e.log.Debug() // the normal case on most hosts: no noise
+	}
+	if fields != nil {
+		ev = fields(ev)
+	}
+	ev.Str("event", "skip").Str("reason", reason).Msg("skip")
+	e.writeMetrics(func(m *runMetrics) { m.skips[reason]++ })
+	return exitCode(e.o.skipCode)
+}
+
+// writeMetrics updates the node_exporter textfile when metrics_dir is set;
+// a failure is logged and never changes the run's outcome.
+func (e *runEnv) writeMetrics(change func(*runMetrics)) {
+	dir := e.st.local.MetricsDir
+	if dir == "" {
+		return
+	}
+	if err := updateMetrics(dir, e.lockName, e.o.group, change); err != nil {
+		e.log.Warn().Err(err).Msg("could not write metrics")
+	}
 }
 
 // recordRun writes the run record, bounded in time: after a partition the
@@ -341,8 +379,7 @@ func (e *runEnv) checkEligible(sess *lock.Session) (<-chan zk.Event, error) {
 		return nil, fmt.Errorf("fleet config in %s: %w", prefix, err)
 	}
 	if !ok {
-		e.log.Debug().Str("event", "skip").Str("reason", reasonIneligible).Msg("skip")
-		return nil, exitCode(e.o.skipCode)
+		return nil, e.skip(reasonIneligible, nil)
 	}
 	return watch, nil
 }
