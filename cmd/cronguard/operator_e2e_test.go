@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 )
@@ -144,5 +145,53 @@ func TestE2E_StatusExplainCheck(t *testing.T) {
 	}
 	if code, out, _ := e.op("explain", "--group", "reports", "--host", "box1"); code != 1 || !strings.Contains(out, "NOT eligible") {
 		t.Errorf("explain not eligible: %d %q", code, out)
+	}
+}
+
+// TestE2E_ACLs: with `config init --acl`, the worker credential can run jobs
+// (locks, run records) but only the operator credential can change the
+// fleet config; anyone can read.
+func TestE2E_ACLs(t *testing.T) {
+	e := newEnv(t)
+	cfg := func(name, auth string) string {
+		p := filepath.Join(e.dir, name)
+		body := `{"zkhosts": "` + e.zkAddr + `", "prefix": "` + e.prefix + `"`
+		if auth != "" {
+			body += `, "auth": "` + auth + `"`
+		}
+		os.WriteFile(p, []byte(body+"}"), 0o644)
+		return p
+	}
+	operator, worker, anon := cfg("op.json", "op:opsecret"), cfg("w.json", "w:wsecret"), cfg("anon.json", "")
+	as := func(config, host string, args ...string) *proc {
+		logPath := e.newLogPath()
+		p := e.startArgs(logPath, append([]string{"--config", config, "--hostname", host, "--log-file", logPath}, args...)...)
+		p.wait(t, 30*time.Second)
+		return p
+	}
+	if p := as(operator, "x", "config", "init", "--acl", "--worker", "w:wsecret"); p.code != 0 {
+		t.Fatalf("init --acl: %d %s", p.code, p.stderr.String())
+	}
+	if p := as(operator, "x", "assign", "g", "hostA"); p.code != 0 {
+		t.Fatalf("operator assign: %d %s", p.code, p.stderr.String())
+	}
+	if p := as(worker, "hostA", "run", "-g", "g", "--", "true"); p.code != 0 {
+		t.Fatalf("worker run: %d %s", p.code, p.stderr.String())
+	}
+	if !e.exists(e.prefix + "/runs/true") {
+		t.Fatal("worker run wrote no run record")
+	}
+	before := e.fleetData()
+	if p := as(worker, "x", "assign", "g", "hostB"); p.code == 0 || !strings.Contains(p.stderr.String(), "not authenticated") {
+		t.Fatalf("worker changed the fleet config: %d %s", p.code, p.stderr.String())
+	}
+	if p := as(anon, "x", "status"); p.code != 0 {
+		t.Fatalf("anonymous status: %d %s", p.code, p.stderr.String())
+	}
+	if p := as(anon, "hostA", "run", "-g", "g", "--", "true"); p.code != 125 {
+		t.Fatalf("anonymous run: %d, want 125 (no right to create the lock)", p.code)
+	}
+	if e.fleetData() != before {
+		t.Fatal("fleet config changed")
 	}
 }

@@ -118,6 +118,8 @@ func unifiedDiff(a, b, name string) string {
 type configOptions struct {
 	g      *globalOptions
 	dryRun bool
+	acl    bool
+	worker string
 }
 
 func newConfigCmd(g *globalOptions) *cobra.Command {
@@ -134,12 +136,7 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 			Args:  cobra.NoArgs,
 			RunE:  func(cmd *cobra.Command, _ []string) error { return o.get(cmd.Context()) },
 		},
-		&cobra.Command{
-			Use:   "init",
-			Short: "Create the prefix with an empty, valid fleet config",
-			Args:  cobra.NoArgs,
-			RunE:  func(cmd *cobra.Command, _ []string) error { return o.init(cmd.Context()) },
-		},
+		o.newInitCmd(),
 		&cobra.Command{
 			Use:   "set FILE|-",
 			Short: "Replace the fleet config after validating it (compare-and-set)",
@@ -155,6 +152,38 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 	)
 	return cmd
 }
+
+func (o *configOptions) newInitCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "init [--acl --worker USER:PASS]",
+		Short: "Create the prefix with an empty, valid fleet config",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.init(cmd.Context()) },
+	}
+	cmd.Flags().BoolVar(&o.acl, "acl", false, "protect the fleet config: only the operator credential (the config's auth) may change it; --worker may create locks and runs")
+	cmd.Flags().StringVar(&o.worker, "worker", "", "with --acl: the workers' digest credential USER:PASS")
+	return cmd
+}
+
+// aclPlan gives the ACLs of the prefix and of the nodes workers write
+// under it (locks, runs, queues, semaphores). Everyone may read.
+func aclPlan(operator, worker string) (prefix, shared []zk.ACL, err error) {
+	opUser, opPass, ok1 := strings.Cut(operator, ":")
+	wUser, wPass, ok2 := strings.Cut(worker, ":")
+	if !ok1 || opUser == "" {
+		return nil, nil, refused("--acl needs the operator credential as auth USER:PASS in the local config")
+	}
+	if !ok2 || wUser == "" {
+		return nil, nil, refused("--acl needs --worker USER:PASS")
+	}
+	read := zk.WorldACL(zk.PermRead)
+	prefix = append(zk.DigestACL(zk.PermAll, opUser, opPass), read...)
+	shared = append(append(zk.DigestACL(zk.PermAll, opUser, opPass), zk.DigestACL(zk.PermAll, wUser, wPass)...), read...)
+	return prefix, shared, nil
+}
+
+// workerSubnodes are the prefix's children that every run may write.
+var workerSubnodes = []string{"locks", "runs", "queues", "semaphores"}
 
 func (o *configOptions) get(ctx context.Context) error {
 	a, err := o.g.dialAdmin(ctx)
@@ -185,6 +214,14 @@ func (o *configOptions) init(ctx context.Context) error {
 		return err
 	}
 	defer a.Close()
+	prefixACL, sharedACL := zk.WorldACL(zk.PermAll), []zk.ACL(nil)
+	if o.acl {
+		if prefixACL, sharedACL, err = aclPlan(a.st.local.Auth, o.worker); err != nil {
+			return err
+		}
+	} else if o.worker != "" {
+		return refused("--worker goes with --acl")
+	}
 	empty := []byte("{\n  \"groups\": {}\n}\n")
 	if ok, _, err := a.conn.Exists(a.st.root); err != nil {
 		return err
@@ -200,11 +237,18 @@ func (o *configOptions) init(ctx context.Context) error {
 	if err := createIfMissing(a.conn, path.Dir(a.st.root), nil); err != nil {
 		return err
 	}
-	if _, err := a.conn.Create(a.st.root, empty, 0, zk.WorldACL(zk.PermAll)); err != nil {
+	if _, err := a.conn.Create(a.st.root, empty, 0, prefixACL); err != nil {
 		if errors.Is(err, zk.ErrNodeExists) {
 			return refused("%s was created concurrently: nothing written", a.st.root)
 		}
 		return fmt.Errorf("creating %s: %w", a.st.root, err)
+	}
+	if sharedACL != nil {
+		for _, sub := range workerSubnodes {
+			if _, err := a.conn.Create(a.st.root+"/"+sub, nil, 0, sharedACL); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+				return fmt.Errorf("creating %s/%s: %w", a.st.root, sub, err)
+			}
+		}
 	}
 	return nil
 }

@@ -265,6 +265,15 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	return exitCode(code)
 }
 
+// nodeACL is the ACL of nodes a run creates: open, as switchman's, unless
+// the host authenticates; then only its credential may change them.
+func (e *runEnv) nodeACL() []zk.ACL {
+	if e.st.local.Auth == "" {
+		return zk.WorldACL(zk.PermAll)
+	}
+	return append(zk.AuthACL(zk.PermAll), zk.WorldACL(zk.PermRead)...)
+}
+
 // skip logs why the run is skipped, counts it, and returns the skip exit.
 func (e *runEnv) skip(reason string, fields func(*zerolog.Event) *zerolog.Event) error {
 	ev := e.log.Info()
@@ -296,7 +305,7 @@ func (e *runEnv) writeMetrics(change func(*runMetrics)) {
 // it. A failure is logged and never changes the exit code.
 func (e *runEnv) recordRun(sess *lock.Session, entry runEntry) {
 	done := make(chan error, 1)
-	go func() { done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory) }()
+	go func() { done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory, e.nodeACL()) }()
 	bound := min(sess.Timeout()/3, 5*time.Second)
 	select {
 	case err := <-done:

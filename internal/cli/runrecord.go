@@ -57,7 +57,7 @@ const recordAttempts = 5
 // writeRunRecord adds entry to the lock's record with compare-and-set, so
 // concurrent writers never lose each other's runs. Its failure is logged by
 // the caller and never changes the job's exit code.
-func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, keep int) error {
+func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, keep int, acl []zk.ACL) error {
 	if keep <= 0 {
 		keep = defaultRunsHistory
 	}
@@ -72,9 +72,9 @@ func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, k
 		case errors.Is(err, zk.ErrNoNode):
 			rec.add(entry, keep)
 			out, _ := json.Marshal(rec)
-			err = sess.Do(func() error { _, err := conn.Create(p, out, 0, zk.WorldACL(zk.PermAll)); return err })
+			err = sess.Do(func() error { _, err := conn.Create(p, out, 0, acl); return err })
 			if errors.Is(err, zk.ErrNoNode) {
-				err = sess.Do(func() error { _, err := conn.Create(root+"/runs", nil, 0, zk.WorldACL(zk.PermAll)); return err })
+				err = sess.Do(func() error { _, err := conn.Create(root+"/runs", nil, 0, acl); return err })
 				if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 					return fmt.Errorf("creating %s/runs: %w", root, err)
 				}
