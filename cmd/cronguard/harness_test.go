@@ -57,6 +57,8 @@ type env struct {
 	prefix string
 	dir    string
 	conn   *zk.Conn
+	// extraEnv is added to every cronguard process's environment.
+	extraEnv []string
 }
 
 var (
@@ -188,7 +190,7 @@ func (e *env) startArgs(logPath string, args ...string) *proc {
 	e.t.Helper()
 	p := &proc{done: make(chan struct{}), log: logPath}
 	p.cmd = exec.Command(binPath, args...)
-	p.cmd.Env = withoutCronguardEnv(os.Environ())
+	p.cmd.Env = append(withoutCronguardEnv(os.Environ()), e.extraEnv...)
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -195,3 +195,31 @@ func TestE2E_ACLs(t *testing.T) {
 		t.Fatal("fleet config changed")
 	}
 }
+
+func TestE2E_ConfigEdit(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(`{"groups": {"g": "a"}}`)
+	// An "editor" that first writes a cycle, then (re-opened) a valid config.
+	state := filepath.Join(e.dir, "state")
+	editor := e.script("editor", `if [ -e `+state+` ]; then
+  printf '{"groups": {"g": ["a", "b"]}}' > "$1"
+else
+  echo 1 > `+state+`
+  printf '{"groups": {"g": ["h"], "h": ["g"]}}' > "$1"
+fi
+`)
+	e.extraEnv = []string{"EDITOR=" + editor}
+	code, out, errOut := e.op("config", "edit")
+	if code != 0 {
+		t.Fatalf("config edit: %d %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "cycle") || !strings.Contains(errOut, "re-opening") {
+		t.Errorf("the invalid draft was not reported: %q", errOut)
+	}
+	if !strings.Contains(out, `+      "b"`) {
+		t.Errorf("no diff printed: %q", out)
+	}
+	if got := e.fleetData(); !strings.Contains(got, `"b"`) || strings.Contains(got, `"h"`) {
+		t.Errorf("fleet config after edit: %s", got)
+	}
+}

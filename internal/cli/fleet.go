@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path"
 	"slices"
 	"strings"
@@ -142,6 +143,12 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 			Short: "Replace the fleet config after validating it (compare-and-set)",
 			Args:  cobra.ExactArgs(1),
 			RunE:  func(cmd *cobra.Command, args []string) error { return o.set(cmd.Context(), args[0]) },
+		},
+		&cobra.Command{
+			Use:   "edit",
+			Short: "Edit the fleet config in $EDITOR; validated, re-opened on error, written with compare-and-set",
+			Args:  cobra.NoArgs,
+			RunE:  func(cmd *cobra.Command, _ []string) error { return o.edit(cmd.Context()) },
 		},
 		&cobra.Command{
 			Use:   "validate [FILE|-]",
@@ -293,6 +300,80 @@ func (o *configOptions) set(ctx context.Context, file string) error {
 		return err
 	}
 	return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
+}
+
+func (o *configOptions) edit(ctx context.Context) error {
+	a, err := o.g.dialAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	old, version, err := a.readFleet()
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp("", "cronguard-fleet-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	f.Close()
+	draft := old
+	if cur, err := config.ParseFleet(old); err == nil {
+		if pretty, err := cur.Marshal(); err == nil {
+			draft = pretty // edit the canonical form; the diff is against what is stored
+		}
+	}
+	original := draft
+	for {
+		if err := os.WriteFile(f.Name(), draft, 0o600); err != nil {
+			return err
+		}
+		if err := runEditor(f.Name(), o.g.getenv); err != nil {
+			return err
+		}
+		edited, err := os.ReadFile(f.Name())
+		if err != nil {
+			return err
+		}
+		if string(edited) == string(original) {
+			fmt.Fprintln(o.g.stdout, "no change")
+			return nil
+		}
+		next, problem := parseAndValidate(edited)
+		if problem == nil {
+			return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
+		}
+		if string(edited) == string(draft) && string(draft) != string(original) {
+			// Saved the same broken text twice: the operator gave up.
+			return refused("%v: nothing written", problem)
+		}
+		fmt.Fprintf(o.g.stderr, "cronguard: %v\ncronguard: re-opening the editor (save it unchanged to give up)\n", problem)
+		draft = edited
+	}
+}
+
+func parseAndValidate(data []byte) (*config.Fleet, error) {
+	f, err := config.ParseFleet(data)
+	if err != nil {
+		return nil, err
+	}
+	if errs := f.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
+
+// runEditor runs $VISUAL or $EDITOR (default vi) on path, through the shell
+// so that an editor with flags ("code --wait") works.
+func runEditor(path string, getenv func(string) string) error {
+	editor := firstNonEmpty(getenv("VISUAL"), getenv("EDITOR"), "vi")
+	cmd := exec.Command("/bin/sh", "-c", editor+` "$1"`, "sh", path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("editor %q: %w", editor, err)
+	}
+	return nil
 }
 
 func (o *configOptions) validate(ctx context.Context, args []string) error {
