@@ -267,7 +267,9 @@ func (c *Child) finish(ws unix.WaitStatus, ru unix.Rusage, waitErr error) {
 			clean = true
 			res.UserCPU, res.SysCPU, res.MaxRSSKB = st.utime, st.stime, st.maxRSS
 		} else {
-			c.log.Warn().Int("child_pid", c.pid).Str("shim_status", describe(ws)).
+			// Expected after a SIGKILL of the group (which hits the shim
+			// too), so not a warning: the sweep below makes sure.
+			c.log.Debug().Int("child_pid", c.pid).Str("shim_status", describe(ws)).
 				Msg("supervise: the shim ended without confirming the job is gone; sweeping")
 		}
 	}
