@@ -76,7 +76,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.Var(durationValue{&o.killGrace}, "kill-grace", "SIGTERM -> SIGKILL grace (default: termination_timeout, 10s)")
 	f.Var(durationValue{&o.splay}, "splay", "delay hash(lock) mod D before contacting ZooKeeper, the same on every host")
 	f.IntVar(&o.skipCode, "skip-code", 0, "exit code when the run is skipped")
-	f.StringArrayVar(&o.leases, "lease", nil, "RES=COUNT:TOTAL lease (not supported yet)")
+	f.StringArrayVar(&o.leases, "lease", nil, "RES=COUNT:TOTAL lease of a resource listed in the fleet config (repeatable; macros CPU, MEMMB, FQDN)")
 	return cmd
 }
 
@@ -89,6 +89,9 @@ type runEnv struct {
 	runID    string
 	grace    time.Duration
 	leases   []leaseSpec
+	// waitStart is when the run began waiting for its lock: --wait bounds
+	// the lock and the leases together.
+	waitStart time.Time
 }
 
 func (o *runOptions) run(ctx context.Context) error {
@@ -305,7 +308,9 @@ func (e *runEnv) writeMetrics(change func(*runMetrics)) {
 // it. A failure is logged and never changes the exit code.
 func (e *runEnv) recordRun(sess *lock.Session, entry runEntry) {
 	done := make(chan error, 1)
-	go func() { done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory, e.nodeACL()) }()
+	go func() {
+		done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory, e.nodeACL())
+	}()
 	bound := min(sess.Timeout()/3, 5*time.Second)
 	select {
 	case err := <-done:

@@ -2,26 +2,221 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/cronguard/cronguard/config"
+	"github.com/cronguard/cronguard/lease"
 	"github.com/cronguard/cronguard/lock"
 )
 
-// leaseSpec is one --lease RES=COUNT:TOTAL.
+// leaseSpec is one --lease RES=COUNT:TOTAL, macros expanded and evaluated.
 type leaseSpec struct {
-	resource     string
-	count, total int
+	arg string // as given
+	lease.Spec
 }
 
-// parseLeases checks --lease before anything touches ZooKeeper.
+// parseLeases checks --lease before anything touches ZooKeeper: syntax,
+// macros (CPU, FQDN, MEMMB), arithmetic, COUNT within TOTAL, one lease per
+// resource. An error is cronguard's own failure (exit 125).
 func (e *runEnv) parseLeases() error {
-	if len(e.o.leases) > 0 {
-		return fmt.Errorf("--lease: leases are not supported yet")
+	e.leases = nil
+	if len(e.o.leases) == 0 {
+		return nil
+	}
+	m := lease.LocalMacros(e.st.hostname)
+	seen := map[string]string{}
+	for _, arg := range e.o.leases {
+		sp, err := lease.ParseSpec(arg, m)
+		if err != nil {
+			return fmt.Errorf("--lease %q: %w", arg, err)
+		}
+		if prev, dup := seen[sp.Resource]; dup {
+			return fmt.Errorf("--lease %q: resource %q is already leased by --lease %q", arg, sp.Resource, prev)
+		}
+		seen[sp.Resource] = arg
+		e.leases = append(e.leases, leaseSpec{arg: arg, Spec: sp})
+	}
+	if e.o.noLock {
+		// Without a lock the lock name still names the queue entries.
+		if err := lock.ValidateName(e.lockName); err != nil {
+			return fmt.Errorf("--lease: the lock name names the queue entries: %w", err)
+		}
 	}
 	return nil
 }
 
-// acquireLeases takes the run's leases; the returned function gives them back.
+// acquireLeases takes the run's leases, one resource after the other in
+// the order of the fleet config's "resources" (switchman's order, which
+// keeps two jobs from each holding what the other waits for). For each it
+// queues in <prefix>/queues/<resource>, waits for its turn (watching its
+// predecessor), takes the lease from <prefix>/semaphores/<resource>
+// (watching the leases while it does not fit) and leaves the queue. The
+// wait is bounded by --wait when set (together with the wait for the
+// lock), else by resources_wait_timeout (0: no bound, as switchman). The
+// returned function gives the leases back.
 func (e *runEnv) acquireLeases(ctx context.Context, sess *lock.Session) (func(), error) {
-	return func() {}, nil
+	if len(e.leases) == 0 {
+		return func() {}, nil
+	}
+	order, err := e.leaseOrder(sess)
+	if err != nil {
+		return nil, err
+	}
+	deadline := e.leaseDeadline()
+	wctx, stopSignals := waitSignals(ctx)
+	defer stopSignals()
+
+	// switchman: a task already queued for any of its resources skips.
+	for _, sp := range order {
+		q := lease.NewQueue(sess, e.st.root, sp.Resource)
+		queued, err := q.Queued(wctx, e.lockName)
+		if err != nil {
+			return nil, e.waitFailed(err, stopSignals)
+		}
+		if queued {
+			return nil, e.skipQueued(q.Dir())
+		}
+	}
+
+	var held []*lease.Lease
+	release := func() {
+		for _, l := range held {
+			if err := l.Release(); err != nil {
+				e.log.Warn().Err(err).Str("lease", l.Path()).Msg("could not release a lease; it goes with the session")
+			}
+		}
+		held = nil
+	}
+	data := e.lockData()
+	start := time.Now()
+	for _, sp := range order {
+		l, err := e.takeLease(wctx, sess, sp, data, deadline)
+		switch {
+		case err == nil:
+			held = append(held, l)
+			e.log.Debug().Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
+				Str("lease", l.Path()).Dur("waited", time.Since(start)).Msg("lease acquired")
+			continue
+		case errors.Is(err, lease.ErrAlreadyQueued):
+			release()
+			return nil, e.skipQueued(lease.QueuePath(e.st.root, sp.Resource))
+		case errors.Is(err, lease.ErrTimeout):
+			release()
+			return nil, e.skip(reasonLeaseBusy, func(ev *zerolog.Event) *zerolog.Event {
+				return ev.Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
+					Dur("waited", time.Since(start))
+			})
+		default:
+			release()
+			return nil, e.waitFailed(fmt.Errorf("lease %s: %w", sp.Resource, err), stopSignals)
+		}
+	}
+	return release, nil
+}
+
+// takeLease queues for one resource, waits for the head of the queue, takes
+// the lease and leaves the queue (at once, so that the next in line may
+// try while this run waits for its other resources).
+func (e *runEnv) takeLease(ctx context.Context, sess *lock.Session, sp leaseSpec, data []byte, deadline time.Time) (*lease.Lease, error) {
+	ticket, err := lease.NewQueue(sess, e.st.root, sp.Resource).Join(ctx, e.lockName, data)
+	if err != nil {
+		return nil, err
+	}
+	defer ticket.Leave()
+	e.log.Debug().Str("resource", sp.Resource).Str("queue", ticket.Path()).Msg("queued for a lease")
+	if err := ticket.Wait(ctx, deadline); err != nil {
+		return nil, err
+	}
+	return lease.NewSemaphore(sess, e.st.root, sp.Resource).Acquire(ctx, sp.Count, sp.Total, data, deadline)
+}
+
+// leaseOrder checks the leased resources against the fleet config's
+// "resources" (macros expanded) and sorts them in that list's order.
+func (e *runEnv) leaseOrder(sess *lock.Session) ([]leaseSpec, error) {
+	var data []byte
+	err := sess.Do(func() (err error) { data, _, err = sess.Conn().Get(e.st.root); return err })
+	if err != nil {
+		return nil, fmt.Errorf("reading fleet config %s: %w", e.st.root, err)
+	}
+	fleet, err := config.ParseFleet(data)
+	if err != nil {
+		return nil, fmt.Errorf("fleet config in %s: %w", e.st.root, err)
+	}
+	m := lease.LocalMacros(e.st.hostname)
+	pos := map[string]int{}
+	for i, r := range fleet.Resources {
+		r = m.Expand(r)
+		if _, ok := pos[r]; !ok {
+			pos[r] = i
+		}
+	}
+	var unknown []string
+	for _, sp := range e.leases {
+		if _, ok := pos[sp.Resource]; !ok {
+			unknown = append(unknown, sp.Resource)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("--lease: unknown resource(s) %s: list them in the fleet config's \"resources\" (now %q)",
+			strings.Join(unknown, ", "), fleet.Resources)
+	}
+	order := slices.Clone(e.leases)
+	slices.SortStableFunc(order, func(a, b leaseSpec) int { return pos[a.Resource] - pos[b.Resource] })
+	return order, nil
+}
+
+// leaseDeadline: --wait bounds the lock and the leases together, from the
+// moment the run began waiting for its lock; without --wait,
+// resources_wait_timeout bounds the leases (0: no bound).
+func (e *runEnv) leaseDeadline() time.Time {
+	if e.o.wait > 0 {
+		if !e.waitStart.IsZero() {
+			return e.waitStart.Add(e.o.wait)
+		}
+		return time.Now().Add(e.o.wait)
+	}
+	if d := e.st.local.ResourcesWaitTimeout; d > 0 {
+		return time.Now().Add(d)
+	}
+	return time.Time{}
+}
+
+// waitSignals lets a stop signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT) end a
+// wait cleanly: the returned context is cancelled on one. stop ends the
+// signal handling (the run installs its own before the child starts) and
+// returns the signal received, 0 if none; it may be called more than once.
+func waitSignals(ctx context.Context) (context.Context, func() int) {
+	wctx, cancel := context.WithCancel(ctx)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+	var got atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			got.Store(int32(s.(syscall.Signal)))
+			cancel()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return wctx, func() int {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel()
+		})
+		return int(got.Load())
+	}
 }

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"debug/elf"
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+
+	"github.com/cronguard/cronguard/internal/cli"
+	"github.com/cronguard/cronguard/packaging"
+	"github.com/cronguard/cronguard/packaging/nfpmdeb"
+)
+
+//go:embed config.json.example
+var exampleConfig []byte
+
+type selfOptions struct {
+	binary, packager, version, out, arch, maintainer string
+
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func newSelfCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
+	o := &selfOptions{stdout: stdout, stderr: stderr, getenv: getenv}
+	cmd := &cobra.Command{
+		Use:   "self --binary PATH [flags]",
+		Short: "Build cronguard's own .deb: cronguard, this packager, man pages, an example config",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return o.run() },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.binary, "binary", "", "the cronguard binary to package (stripped: lintian refuses debug symbols)")
+	f.StringVar(&o.packager, "packager", "", "the cronguard-package binary to ship with it (default: this one)")
+	f.StringVar(&o.version, "version", cli.Version, "version (git describe form is turned into a Debian version)")
+	f.StringVar(&o.out, "out", "dist", "directory for the .deb")
+	f.StringVar(&o.arch, "arch", "", "Debian architecture (default: the binary's)")
+	f.StringVar(&o.maintainer, "maintainer", "", `"Name <email>" (default: $DEBFULLNAME <$DEBEMAIL>)`)
+	_ = cmd.MarkFlagRequired("binary")
+	return cmd
+}
+
+func (o *selfOptions) run() error {
+	if o.packager == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.packager = exe
+	}
+	arch, needsLibc, err := elfInfo(o.binary)
+	if err != nil {
+		return err
+	}
+	if o.arch != "" {
+		arch = o.arch
+	}
+	maintainer, placeholder := packaging.DefaultMaintainer(o.maintainer, o.getenv)
+	if placeholder {
+		fmt.Fprintf(o.stderr, "cronguard-package: warning: no maintainer (--maintainer or DEBEMAIL): using %q\n", maintainer)
+	}
+	date := packaging.BuildTime(o.getenv)
+	version := packaging.DebianVersion(o.version)
+	tmp, err := os.MkdirTemp("", "cronguard-self-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	pages, err := manPages(tmp, version, date)
+	if err != nil {
+		return err
+	}
+	example := filepath.Join(tmp, "config.json.example")
+	if err := os.WriteFile(example, exampleConfig, 0o644); err != nil {
+		return err
+	}
+	p := &packaging.Package{
+		Name: "cronguard", Version: version, Arch: arch, Maintainer: maintainer,
+		Synopsis: "fleet-wide guard for cron jobs, backed by ZooKeeper",
+		Description: "cronguard makes plain cron safe across a fleet: each cron line runs its job " +
+			"only on the hosts of its group, under a fleet-wide lock in ZooKeeper, and stops the " +
+			"job's whole process tree when the host loses the right to run it. It is a drop-in " +
+			"successor of switchman.\n\n" +
+			"cronguard gen and cronguard package turn the METADATA headers of scripts into " +
+			"cron.d files and Debian packages.",
+		Recommends: []string{"cron | cron-daemon"},
+		Changes:    "cronguard " + version + ".",
+		Copyright:  copyrightText(date),
+		Date:       date,
+		Files: []packaging.File{
+			{Src: o.binary, Dst: "/usr/bin/cronguard", Mode: 0o755},
+			// A helper, not a user command: `cronguard package` runs it.
+			{Src: o.packager, Dst: cli.PackagerInstallPath, Mode: 0o755},
+			{Src: example, Dst: "/etc/cronguard/config.json.example", Mode: 0o644, Conffile: true},
+		},
+	}
+	if needsLibc {
+		p.Depends = []string{"libc6"}
+	}
+	for _, page := range pages {
+		p.Files = append(p.Files, packaging.File{Src: page, Dst: "/usr/share/man/man1/" + filepath.Base(page), Mode: 0o644})
+	}
+	path, err := nfpmdeb.Build(p, o.out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(o.stdout, path)
+	return nil
+}
+
+func copyrightText(date time.Time) string {
+	return fmt.Sprintf("cronguard: guarded cron runs on a fleet, a successor of switchman.\n\nCopyright %d the cronguard authors\n", date.Year())
+}
+
+// elfInfo returns the Debian architecture of a binary and whether it is
+// linked against libc (then the package must depend on libc6).
+func elfInfo(path string) (arch string, dynamic bool, err error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", false, fmt.Errorf("--binary: %w", err)
+	}
+	defer f.Close()
+	switch f.Machine {
+	case elf.EM_X86_64:
+		arch = "amd64"
+	case elf.EM_AARCH64:
+		arch = "arm64"
+	case elf.EM_386:
+		arch = "i386"
+	case elf.EM_ARM:
+		arch = "armhf"
+	case elf.EM_RISCV:
+		arch = "riscv64"
+	case elf.EM_PPC64:
+		arch = "ppc64el"
+	case elf.EM_S390:
+		arch = "s390x"
+	default:
+		arch = runtime.GOARCH
+	}
+	libs, _ := f.ImportedLibraries()
+	return arch, len(libs) > 0, nil
+}
+
+type manOptions struct{ getenv func(string) string }
+
+func newManCmd(getenv func(string) string) *cobra.Command {
+	o := &manOptions{getenv: getenv}
+	return &cobra.Command{
+		Use:   "man DIR",
+		Short: "Write cronguard's man pages (gzipped) into DIR",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			_, err := manPages(args[0], packaging.DebianVersion(cli.Version), packaging.BuildTime(o.getenv))
+			return err
+		},
+	}
+}
+
+// manPages writes a gzipped page per command of cronguard into dir and
+// returns their paths, sorted. cobra/doc lives here, not in cronguard.
+func manPages(dir, version string, date time.Time) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	raw, err := os.MkdirTemp("", "cronguard-man-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(raw)
+	root := cli.CommandTree()
+	disableAutoGenTag(root)
+	header := &doc.GenManHeader{Section: "1", Date: &date, Source: "cronguard " + version, Manual: "cronguard manual"}
+	if err := doc.GenManTree(root, header, raw); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(raw)
+	if err != nil {
+		return nil, err
+	}
+	var pages []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".1") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(raw, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		page := filepath.Join(dir, e.Name()+".gz")
+		if err := os.WriteFile(page, packaging.Gzip(data), 0o644); err != nil {
+			return nil, err
+		}
+		pages = append(pages, page)
+	}
+	sort.Strings(pages)
+	return pages, nil
+}
+
+// disableAutoGenTag drops cobra's "Auto generated by spf13/cobra" line,
+// which would carry the build date into every page.
+func disableAutoGenTag(c *cobra.Command) {
+	c.DisableAutoGenTag = true
+	for _, sub := range c.Commands() {
+		disableAutoGenTag(sub)
+	}
+}

@@ -1,0 +1,203 @@
+package metadata
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// block wraps lines in a # comment block of a shell script; the first key
+// line is line 3.
+func block(lines ...string) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n# <crontab>\n")
+	for _, l := range lines {
+		b.WriteString("#   " + l + "\n")
+	}
+	b.WriteString("# </crontab>\n")
+	return b.String()
+}
+
+// TestBadInputs: each bad input, with the exact message it must give.
+func TestBadInputs(t *testing.T) {
+	const ok = "package: p\n#   time: @daily"
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"bad cron spec", block("package: p", "time: 61 * * * *"),
+			[]string{`job.sh:4: time: "61 * * * *": end of range (61) above maximum (59): 61`}},
+		{"cron spec with 6 fields", block("package: p", "time: 0 0 * * * *"),
+			[]string{`job.sh:4: time: "0 0 * * * *": want 5 fields (minute hour day-of-month month day-of-week) or an @macro, got 6`}},
+		{"unknown macro", block("package: p", "time: @fortnightly"),
+			[]string{`job.sh:4: time: "@fortnightly": unrecognized descriptor: @fortnightly`}},
+		{"robfig's @every", block("package: p", "time: @every 5m"),
+			[]string{`job.sh:4: time: "@every 5m": @every stands alone, without fields`}},
+		{"quartz's ?", block("package: p", "time: 0 0 ? * mon"),
+			[]string{`job.sh:4: time: "0 0 ? * mon": "?" is not cron syntax (use "*")`}},
+		{"step on a single value", block("package: p", "time: 5/10 * * * *"),
+			[]string{`job.sh:4: time: "5/10 * * * *": "5/10": a step needs a range or * (crons differ on "5/10")`}},
+		{"Sunday as 7", block("package: p", "time: 0 0 * * 7"),
+			[]string{`job.sh:4: time: "0 0 * * 7": end of range (7) above maximum (6): 7 (Sunday is 0 or sun)`}},
+		{"unknown key", block(ok, "colour: red"),
+			[]string{`job.sh:5: unknown key "colour" (keys: env, group, lease, lock, mailto, package, params, splay, time, timeout, user, wait)`}},
+		{"duplicate key", block(ok, "time: @hourly"),
+			[]string{`job.sh:5: duplicate key "time" (first at line 4)`}},
+		{"unterminated block", "#!/bin/sh\n# <crontab>\n#   package: p\n#   time: @daily\necho hi\n",
+			[]string{`job.sh:2: unterminated block: <crontab> has no </crontab>`}},
+		{"unterminated block at end of file", "# <crontab>\n#   package: p\n",
+			[]string{`job.sh:1: unterminated block: <crontab> has no </crontab>`}},
+		{"unterminated block in POD", "=head1 METADATA\n\n<crontab>\n  package: p\n  time: @daily\n=cut\n",
+			[]string{`job.sh:3: unterminated block: <crontab> has no </crontab>`}},
+		{"block opened twice", "# <crontab>\n# <crontab>\n#   package: p\n#   time: @daily\n# </crontab>\n",
+			[]string{`job.sh:1: unterminated block: <crontab> has no </crontab>`}},
+		{"close without open", "# </crontab>\n",
+			[]string{`job.sh:1: </crontab> without <crontab>`}},
+		{"package name with a dot", block("package: my.jobs", "time: @daily"),
+			[]string{`job.sh:3: package: "my.jobs": cron ignores /etc/cron.d files whose names have characters other than A-Z a-z 0-9 _ -`}},
+		{"params with a newline", block(ok, "params: --a 1\r--b 2"),
+			[]string{`job.sh:5: params: contains a newline`}},
+		{"params continued on the next line", block(ok, "params: --a 1", "  --b 2"),
+			[]string{`job.sh:6: want "key: value", got "--b 2" (a value must fit on one line)`}},
+		{"params with an expansion", block(ok, "params: --day $(date +%a)"),
+			[]string{`job.sh:5: params: unquoted '$': params are literal words, not shell; quote it ('$') to pass it as is`}},
+		{"params with an unterminated quote", block(ok, `params: --name "a b`),
+			[]string{`job.sh:5: params: unterminated " quote`}},
+		{"no time", block("package: p"),
+			[]string{`job.sh:2: block has no "time"`}},
+		{"no package", block("time: @daily"),
+			[]string{`job.sh:2: block has no "package"`}},
+		{"bad duration", block(ok, "timeout: soon"),
+			[]string{`job.sh:5: timeout: must be a number of seconds, got "soon"`}},
+		{"negative duration", block(ok, "wait: -5"),
+			[]string{`job.sh:5: wait: must not be negative, got "-5"`}},
+		{"bad lease", block(ok, "lease: mem"),
+			[]string{`job.sh:5: lease: "mem": want RES=COUNT:TOTAL`}},
+		{"lease over its total", block(ok, "lease: mem=5:4"),
+			[]string{`job.sh:5: lease: "mem=5:4": COUNT is larger than TOTAL`}},
+		{"lease with a Perl expression", block(ok, "lease: mem=4:int(MEMMB/1024)"),
+			[]string{`job.sh:5: lease: "mem=4:int(MEMMB/1024)": TOTAL "int(MEMMB/1024)": want a positive whole number, CPU or MEMMB`}},
+		{"lock with a slash", block(ok, "lock: a/b"),
+			[]string{`job.sh:5: lock: invalid lock name "a/b": must not contain '/'`}},
+		{"bad user", block(ok, "user: bob smith"),
+			[]string{`job.sh:5: user: "bob smith" is not a valid user name`}},
+		{"group with a space", block(ok, "group: a b"),
+			[]string{`job.sh:5: group: "a b" has spaces`}},
+		{"env sets MAILTO", block(ok, "env: MAILTO=x@y"),
+			[]string{`job.sh:5: env: MAILTO is read by cron, not the job: use the mailto key`}},
+		{"env without =", block(ok, "env: DEBUG"),
+			[]string{`job.sh:5: env: "DEBUG": want NAME=VALUE`}},
+		{"mailto with a space", block(ok, "mailto: a@b c@d"),
+			[]string{`job.sh:5: mailto: "a@b c@d": want addresses without spaces, quotes or backslashes`}},
+		{"empty value", block(ok, "user:"),
+			[]string{`job.sh:5: user: empty value`}},
+		{"not a key line", block(ok, "every day at noon"),
+			[]string{`job.sh:5: want "key: value", got "every day at noon" (a value must fit on one line)`}},
+		{"all problems at once", block("package: a.b", "time: * * *", "bogus: 1", "package: x") + "# <crontab>\n",
+			[]string{
+				`job.sh:3: package: "a.b": cron ignores /etc/cron.d files whose names have characters other than A-Z a-z 0-9 _ -`,
+				`job.sh:4: time: "* * *": want 5 fields (minute hour day-of-month month day-of-week) or an @macro, got 3`,
+				`job.sh:5: unknown key "bogus" (keys: env, group, lease, lock, mailto, package, params, splay, time, timeout, user, wait)`,
+				`job.sh:6: duplicate key "package" (first at line 3)`,
+				`job.sh:8: unterminated block: <crontab> has no </crontab>`,
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entries, errs := Parse("job.sh", []byte(tc.in))
+			var got []string
+			for _, e := range errs {
+				got = append(got, e.Error())
+				if !errors.Is(e, ErrInvalid) {
+					t.Errorf("%v does not wrap ErrInvalid", e)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if len(entries) > 0 && len(errs) > 0 && len(entries) >= strings.Count(tc.in, "<crontab>") {
+				t.Errorf("a bad block still gave an entry: %v", dump(entries))
+			}
+		})
+	}
+}
+
+func TestGoodTimes(t *testing.T) {
+	for _, spec := range []string{
+		"* * * * *", "*/5 * * * *", "0 0 1 1 *", "0 9-17/2 * JAN-JUN Mon-Fri", "5,10,15 1-3 * * 0",
+		"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly", "@reboot",
+		"0 0 * * sun", "0 12 1,15 feb,aug *", "  30   4   *  *  * ",
+	} {
+		if _, msg := checkTime(spec); msg != "" {
+			t.Errorf("%q: %s", spec, msg)
+		}
+	}
+}
+
+func TestDerivedLocks(t *testing.T) {
+	in := block("package: p", "time: @daily", "params: --rem 0") +
+		"# <crontab>\n#   package: p\n#   time: @daily\n#   params: --rem   1\n# </crontab>\n" +
+		"# <crontab>\n#   package: p\n#   time: @hourly\n#   params: --rem 1\n# </crontab>\n" +
+		"# <crontab>\n#   package: p\n#   time: @hourly\n#   lock: mine\n# </crontab>\n"
+	entries, errs := Parse("dir/shard.sh", []byte(in))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	locks := []string{entries[0].Lock, entries[1].Lock, entries[2].Lock, entries[3].Lock}
+	if locks[0] == locks[1] || locks[1] != locks[2] || locks[3] != "mine" {
+		t.Errorf("locks %q: want distinct shards, the same params sharing one, the explicit one kept", locks)
+	}
+	if !strings.HasPrefix(locks[0], "shard.sh-") || len(locks[0]) != len("shard.sh-")+8 {
+		t.Errorf("lock %q: want shard.sh-<8 hex digits>", locks[0])
+	}
+	// One entry alone keeps the plain script name, as switchman did.
+	one, _ := Parse("dir/shard.sh", []byte(block("package: p", "time: @daily", "params: --rem 0")))
+	if one[0].Lock != "shard.sh" {
+		t.Errorf("single entry lock %q, want shard.sh", one[0].Lock)
+	}
+	// A file name that cannot be a lock name asks for one.
+	_, errs = Parse("my job.sh", []byte(block("package: p", "time: @daily")))
+	want := `my job.sh:2: lock name "my job.sh" derived from the file name: invalid lock name "my job.sh": control, space or invalid character; name a lock in the block`
+	if len(errs) != 1 || errs[0].Error() != want {
+		t.Errorf("errors %v, want %s", errs, want)
+	}
+}
+
+func TestCRLF(t *testing.T) {
+	in := strings.ReplaceAll(block("package: p", "time: @daily", "params: -v"), "\n", "\r\n")
+	entries, errs := Parse("x.sh", []byte(in))
+	if len(errs) > 0 || len(entries) != 1 || entries[0].Params[0] != "-v" {
+		t.Fatalf("entries %v, errors %v", dump(entries), errs)
+	}
+}
+
+func TestCollectErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a/job.sh", block("package: p", "time: @daily"))
+	write("b/job.sh", block("package: q", "time: @daily"))
+	write("c/bad.sh", block("package: p", "time: nope"))
+	write("c/binary", "\x00\x01<crontab> junk")
+	_, err := Collect([]string{dir, filepath.Join(dir, "missing")})
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error %v, want Errors", err)
+	}
+	want := []string{
+		dir + `/b/job.sh:2: script name "job.sh" is also the name of ` + dir + `/a/job.sh: both would be installed and run as the same file`,
+		dir + `/c/bad.sh:4: time: "nope": want 5 fields (minute hour day-of-month month day-of-week) or an @macro, got 1`,
+		dir + `/missing: no such file or directory`,
+	}
+	if got := err.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,5 @@
+#!/bin/sh
+# <crontab>
+#   package: hidden
+#   time: @daily
+# </crontab>

@@ -1,0 +1,3 @@
+#!/bin/sh
+# No METADATA here: ignored.
+echo "<crontab> inside a string is not a block"
