@@ -31,15 +31,11 @@ func newExplainCmd(g *globalOptions) *cobra.Command {
 }
 
 func (o *explainOptions) run(ctx context.Context) error {
-	a, err := o.g.dialAdmin(ctx)
+	a, data, _, err := o.g.dialFleet(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	data, _, err := a.readFleet()
-	if err != nil {
-		return err
-	}
 	fleet, err := config.ParseFleet(data)
 	if err != nil {
 		return fmt.Errorf("fleet config in %s: %w", a.st.root, err)

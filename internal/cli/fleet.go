@@ -62,6 +62,21 @@ func (g *globalOptions) dialAdmin(ctx context.Context) (*adminConn, error) {
 
 func (a *adminConn) Close() { a.sess.Close() }
 
+// dialFleet connects and reads the fleet config: what most operator
+// commands start with. The caller closes the connection.
+func (g *globalOptions) dialFleet(ctx context.Context) (*adminConn, []byte, int32, error) {
+	a, err := g.dialAdmin(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	data, version, err := a.readFleet()
+	if err != nil {
+		a.Close()
+		return nil, nil, 0, err
+	}
+	return a, data, version, nil
+}
+
 // readFleet returns the fleet config's raw data and znode version.
 func (a *adminConn) readFleet() ([]byte, int32, error) {
 	data, st, err := a.conn.Get(a.st.root)
@@ -193,15 +208,11 @@ func aclPlan(operator, worker string) (prefix, shared []zk.ACL, err error) {
 var workerSubnodes = []string{"locks", "runs", "queues", "semaphores"}
 
 func (o *configOptions) get(ctx context.Context) error {
-	a, err := o.g.dialAdmin(ctx)
+	a, data, version, err := o.g.dialFleet(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	data, version, err := a.readFleet()
-	if err != nil {
-		return err
-	}
 	if f, err := config.ParseFleet(data); err == nil {
 		if pretty, err := f.Marshal(); err == nil {
 			data = pretty
@@ -290,28 +301,20 @@ func (o *configOptions) set(ctx context.Context, file string) error {
 	if err != nil {
 		return refused("%s: %v", file, err)
 	}
-	a, err := o.g.dialAdmin(ctx)
+	a, old, version, err := o.g.dialFleet(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	old, version, err := a.readFleet()
-	if err != nil {
-		return err
-	}
 	return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
 }
 
 func (o *configOptions) edit(ctx context.Context) error {
-	a, err := o.g.dialAdmin(ctx)
+	a, old, version, err := o.g.dialFleet(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	old, version, err := a.readFleet()
-	if err != nil {
-		return err
-	}
 	f, err := os.CreateTemp("", "cronguard-fleet-*.json")
 	if err != nil {
 		return err
@@ -435,15 +438,11 @@ func newAssignCmd(g *globalOptions, add bool) *cobra.Command {
 }
 
 func (o *assignOptions) run(ctx context.Context, group string, hosts []string) error {
-	a, err := o.g.dialAdmin(ctx)
+	a, old, version, err := o.g.dialFleet(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	old, version, err := a.readFleet()
-	if err != nil {
-		return err
-	}
 	cur, err := config.ParseFleet(old)
 	if err != nil {
 		return refused("the fleet config in %s is invalid (%v): fix it with `cronguard config set`", a.st.root, err)
