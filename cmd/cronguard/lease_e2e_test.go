@@ -371,7 +371,7 @@ func TestE2E_LeaseBadSyntax(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("a job ran with a bad --lease")
 	}
-	for _, d := range []string{"/semaphores", "/queues"} {
+	for _, d := range []string{"/semaphores", "/queues", "/locks"} {
 		if e.exists(e.prefix + d) {
 			t.Errorf("a bad --lease wrote %s", d)
 		}

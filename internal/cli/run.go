@@ -89,6 +89,9 @@ type runEnv struct {
 	runID    string
 	grace    time.Duration
 	leases   []leaseSpec
+	// leaseOrdered is leases in the fleet config's resource order, checked
+	// against it when the config is first read.
+	leaseOrdered []leaseSpec
 	// waitStart is when the run began waiting for its lock: --wait bounds
 	// the lock and the leases together.
 	waitStart time.Time
@@ -381,12 +384,20 @@ func (e *runEnv) checkEligible(sess *lock.Session) (<-chan zk.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading fleet config %s: %w", prefix, err)
 	}
-	if e.o.group == "" {
+	if e.o.group == "" && len(e.leases) == 0 {
 		return watch, nil
 	}
 	fleet, err := config.ParseFleet(data)
 	if err != nil {
 		return nil, fmt.Errorf("fleet config in %s: %w", prefix, err)
+	}
+	if len(e.leases) > 0 {
+		if e.leaseOrdered, err = e.leaseOrder(fleet); err != nil {
+			return nil, err
+		}
+	}
+	if e.o.group == "" {
+		return watch, nil
 	}
 	ok, err := fleet.Eligible(e.o.group, e.st.hostname)
 	if err != nil {

@@ -69,10 +69,7 @@ func (e *runEnv) acquireLeases(ctx context.Context, sess *lock.Session) (func(),
 	if len(e.leases) == 0 {
 		return func() {}, nil
 	}
-	order, err := e.leaseOrder(sess)
-	if err != nil {
-		return nil, err
-	}
+	order := e.leaseOrdered
 	deadline := e.leaseDeadline()
 	wctx, stopSignals := waitSignals(ctx)
 	defer stopSignals()
@@ -143,16 +140,8 @@ func (e *runEnv) takeLease(ctx context.Context, sess *lock.Session, sp leaseSpec
 
 // leaseOrder checks the leased resources against the fleet config's
 // "resources" (macros expanded) and sorts them in that list's order.
-func (e *runEnv) leaseOrder(sess *lock.Session) ([]leaseSpec, error) {
-	var data []byte
-	err := sess.Do(func() (err error) { data, _, err = sess.Conn().Get(e.st.root); return err })
-	if err != nil {
-		return nil, fmt.Errorf("reading fleet config %s: %w", e.st.root, err)
-	}
-	fleet, err := config.ParseFleet(data)
-	if err != nil {
-		return nil, fmt.Errorf("fleet config in %s: %w", e.st.root, err)
-	}
+// It runs when the fleet config is first read, before anything is written.
+func (e *runEnv) leaseOrder(fleet *config.Fleet) ([]leaseSpec, error) {
 	m := lease.LocalMacros(e.st.hostname)
 	pos := map[string]int{}
 	for i, r := range fleet.Resources {
