@@ -7,17 +7,24 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // decimalRE is what counts as "a number of seconds" in a string. It is
 // narrower than strconv.ParseFloat on purpose: "inf", "nan", "0x10" and
 // "1_000" are not numbers an operator means as seconds.
-var decimalRE = regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$`)
+// decimalRE is compiled on first use, not at init, which every cron run would pay.
+var decimalRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$`)
+})
 
 // goDurationRE is time.ParseDuration's syntax; a string that matches it
 // but does not parse has overflowed.
-var goDurationRE = regexp.MustCompile(`^[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+// goDurationRE is compiled on first use, not at init, which every cron run would pay.
+var goDurationRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+})
 
 // ParseDuration reads a duration the way the config file and flags spell
 // them: a number means seconds (10, 0.5 = 500ms, "30" from a flag), and a
@@ -82,7 +89,7 @@ func parseDurationRaw(raw []byte) (time.Duration, error) {
 		}
 		return parseDurationString(str, strconv.Quote(str))
 	}
-	if decimalRE.MatchString(s) {
+	if decimalRE().MatchString(s) {
 		return parseDurationString(s, s)
 	}
 	return 0, plainErr("must be a number of seconds, got %s", describe(raw))
@@ -92,7 +99,7 @@ func parseDurationRaw(raw []byte) (time.Duration, error) {
 // arithmetic so 0.1 is exactly 100ms) and Go duration syntax.
 func parseDurationString(s, shown string) (time.Duration, error) {
 	t := strings.TrimSpace(s)
-	if decimalRE.MatchString(t) {
+	if decimalRE().MatchString(t) {
 		if d, done, err := extremeExponent(t, shown); done {
 			return d, err
 		}
@@ -107,7 +114,7 @@ func parseDurationString(s, shown string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(t)
 	if err != nil {
-		if goDurationRE.MatchString(t) { // well-formed, so it overflowed
+		if goDurationRE().MatchString(t) { // well-formed, so it overflowed
 			return 0, plainErr("is too large, got %s", shown)
 		}
 		return 0, plainErr("must be a number of seconds, got %s", shown)

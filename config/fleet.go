@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -41,7 +42,8 @@ type Fleet struct {
 
 // switchmanPlaceholder is what switchman writes into a prefix it creates
 // ("FQDN PID"), which it then cannot parse itself.
-var switchmanPlaceholder = regexp.MustCompile(`^\S+ [0-9]+$`)
+// switchmanPlaceholder is compiled on first use, not at init, which every cron run would pay.
+var switchmanPlaceholder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\S+ [0-9]+$`) })
 
 // ParseFleet parses the fleet config. Errors wrap ErrInvalid and are one
 // line: "fleet config is empty", "fleet config: line 1, column 9: invalid
@@ -59,7 +61,7 @@ func ParseFleet(data []byte) (*Fleet, error) {
 	if len(trimmed) == 0 {
 		return nil, &Error{Msg: "fleet config is empty"}
 	}
-	if trimmed[0] != '{' && len(trimmed) < 1024 && switchmanPlaceholder.Match(trimmed) {
+	if trimmed[0] != '{' && len(trimmed) < 1024 && switchmanPlaceholder().Match(trimmed) {
 		return nil, invalidf(fleetSource, "holds switchman's placeholder %q, not JSON (set a real config with `cronguard config set`)", trimmed)
 	}
 	if err := invalidUTF8(fleetSource, body, skipped); err != nil {

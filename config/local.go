@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -444,7 +445,8 @@ func rawString(raw json.RawMessage) (string, string) {
 	return s, ""
 }
 
-var countRE = regexp.MustCompile(`^[0-9]+(?:\.0*)?$`)
+// countRE is compiled on first use, not at init, which every cron run would pay.
+var countRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(?:\.0*)?$`) })
 
 // rawCount reads a whole number, as a JSON number or a numeric string
 // (switchman's checks were regexes, so "10" always worked).
@@ -456,7 +458,7 @@ func rawCount(raw json.RawMessage) (int, string) {
 		}
 		s = strings.TrimSpace(s)
 	}
-	if !countRE.MatchString(s) {
+	if !countRE().MatchString(s) {
 		return 0, "must be a whole number, got " + describe(raw)
 	}
 	n, err := strconv.Atoi(strings.SplitN(s, ".", 2)[0])

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -15,7 +16,8 @@ const DefaultZKPort = 2181
 
 // prefixRE is switchman's own check, kept verbatim so a prefix switchman
 // accepts is accepted here.
-var prefixRE = regexp.MustCompile(`^(?:/[^/]+)+$`)
+// prefixRE is compiled on first use, not at init, which every cron run would pay.
+var prefixRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:/[^/]+)+$`) })
 
 // ValidatePrefix checks a ZooKeeper path used as cronguard's prefix (or a
 // zkhosts chroot): switchman's rule ^(?:/[^/]+)+$, plus what ZooKeeper
@@ -24,7 +26,7 @@ var prefixRE = regexp.MustCompile(`^(?:/[^/]+)+$`)
 // The error wraps ErrInvalid and has no subject, e.g.
 // `must look like /a/b, got "x/"`.
 func ValidatePrefix(p string) error {
-	if !prefixRE.MatchString(p) {
+	if !prefixRE().MatchString(p) {
 		return plainErr("must look like /a/b, got %q", p)
 	}
 	if !utf8.ValidString(p) {

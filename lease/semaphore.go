@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -56,7 +57,8 @@ func (l *Lease) Release() error {
 	return nil
 }
 
-var leaseName = regexp.MustCompile(`^(-?\d+)_(\d+)_(\d+)$`)
+// leaseName is compiled on first use, not at init, which every cron run would pay.
+var leaseName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(-?\d+)_(\d+)_(\d+)$`) })
 
 // Held sums the counts of the leases named in kids. Every lease must have
 // been taken with the same total (Net::ZooKeeper::Semaphore croaks
@@ -64,7 +66,7 @@ var leaseName = regexp.MustCompile(`^(-?\d+)_(\d+)_(\d+)$`)
 func Held(kids []string, total int64) (int64, error) {
 	var sum int64
 	for _, k := range kids {
-		m := leaseName.FindStringSubmatch(k)
+		m := leaseName().FindStringSubmatch(k)
 		if m == nil {
 			return 0, fmt.Errorf("%w: %q is not <count>_<total>_<seq>", ErrBadLease, k)
 		}
