@@ -38,7 +38,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "cronguard")
-	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build ships it
+	out, err := build.CombinedOutput()
 	if err != nil {
 		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 	}

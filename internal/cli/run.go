@@ -159,6 +159,12 @@ func (e *runEnv) execute(ctx context.Context) error {
 
 func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	o, st, l := e.o, e.st, e.st.local
+	// Catch stop signals from the start: Go's default action would kill
+	// cronguard between taking the lock and starting the job, leaving the
+	// lock held until the session expires.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(signals)
 	opts := []lock.Option{
 		lock.WithLogger(e.log), lock.WithSessionTimeout(l.SessionTimeout),
 		lock.WithConnectTimeout(l.ConnectTimeout), lock.WithFenceSlack(l.FenceSlack),
@@ -208,13 +214,13 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		go e.watchFleet(gctx, sess, fleetWatch, ineligible)
 	}
 
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(signals)
-
 	select {
 	case loss := <-sess.Losses():
 		return fmt.Errorf("lost the right to run before starting: %s: %s", loss.Reason, loss.Detail)
+	case sig := <-signals:
+		s := sig.(syscall.Signal)
+		e.log.Info().Str("event", "skip").Str("reason", reasonSignal).Str("signal", s.String()).Msg("skip")
+		return exitCode(128 + int(s))
 	default:
 	}
 
@@ -238,6 +244,9 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	}
 	e.log.Info().Str("event", "start").Int("child_pid", child.Pid()).Str("fence", fence).
 		Strs("command", o.command).Msg("start")
+	// Read the run record while the job runs: only the write is left for
+	// the end, one round trip fewer between the job's end and cron's.
+	record := prefetchRunRecord(sess, st.root, e.lockName)
 
 	stopReason := e.supervise(child, sess, ineligible, signals)
 	res := child.Result()
@@ -256,7 +265,7 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		Str("stop_reason", stopReason).Msg("finish")
 	entry := runEntry{Host: st.hostname, RunID: e.runID, Start: child.Started().UTC(),
 		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason}
-	e.recordRun(sess, entry)
+	e.recordRun(sess, entry, record)
 	e.writeMetrics(func(m *runMetrics) {
 		m.runs++
 		m.lastStart, m.lastEnd = unixSeconds(entry.Start), unixSeconds(entry.End)
@@ -309,10 +318,10 @@ func (e *runEnv) writeMetrics(change func(*runMetrics)) {
 // recordRun writes the run record, bounded in time: after a partition the
 // write may hang until go-zookeeper gives up, and cron should not wait for
 // it. A failure is logged and never changes the exit code.
-func (e *runEnv) recordRun(sess *lock.Session, entry runEntry) {
+func (e *runEnv) recordRun(sess *lock.Session, entry runEntry, prefetched <-chan recordRead) {
 	done := make(chan error, 1)
 	go func() {
-		done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory, e.nodeACL())
+		done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory, e.nodeACL(), prefetched)
 	}()
 	bound := min(sess.Timeout()/3, 5*time.Second)
 	select {

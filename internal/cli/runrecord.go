@@ -50,6 +50,25 @@ func (r *runRecord) add(e runEntry, keep int) {
 	}
 }
 
+// recordRead is one read of a run record.
+type recordRead struct {
+	data []byte
+	stat *zk.Stat
+	err  error
+}
+
+// prefetchRunRecord starts reading the record now; writeRunRecord uses the
+// result for its first compare-and-set.
+func prefetchRunRecord(sess *lock.Session, root, lockName string) <-chan recordRead {
+	ch := make(chan recordRead, 1)
+	go func() {
+		var r recordRead
+		r.err = sess.Do(func() (err error) { r.data, r.stat, err = sess.Conn().Get(root + "/runs/" + lockName); return err })
+		ch <- r
+	}()
+	return ch
+}
+
 // recordAttempts bounds the compare-and-set retries when hosts finishing
 // the same job race to write its record; each retry re-reads it.
 const recordAttempts = 5
@@ -57,7 +76,7 @@ const recordAttempts = 5
 // writeRunRecord adds entry to the lock's record with compare-and-set, so
 // concurrent writers never lose each other's runs. Its failure is logged by
 // the caller and never changes the job's exit code.
-func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, keep int, acl []zk.ACL) error {
+func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, keep int, acl []zk.ACL, prefetched <-chan recordRead) error {
 	if keep <= 0 {
 		keep = defaultRunsHistory
 	}
@@ -66,7 +85,13 @@ func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, k
 	for attempt := 0; attempt < recordAttempts; attempt++ {
 		var data []byte
 		var st *zk.Stat
-		err := sess.Do(func() (err error) { data, st, err = conn.Get(p); return err })
+		var err error
+		if attempt == 0 && prefetched != nil {
+			r := <-prefetched
+			data, st, err = r.data, r.stat, r.err
+		} else {
+			err = sess.Do(func() (err error) { data, st, err = conn.Get(p); return err })
+		}
 		rec := runRecord{Lock: lockName}
 		switch {
 		case errors.Is(err, zk.ErrNoNode):
