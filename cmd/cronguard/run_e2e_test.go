@@ -498,3 +498,36 @@ echo "$s $(date +%s%N)" > $f
 		t.Errorf("only %d runs in %d rounds", ran, rounds)
 	}
 }
+
+// TestE2E_SwitchmanConfigUnchanged: a switchman config file works as
+// --config as it is, including its log file and termination_timeout.
+func TestE2E_SwitchmanConfigUnchanged(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	logFile := filepath.Join(e.dir, "switchman.log")
+	cfg := filepath.Join(e.dir, "switchman.conf")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`{
+    "zkhosts": "%s",
+    "prefix": "%s",
+    "logfile": "%s",
+    "loglevel": "info",
+    "termination_timeout": 1
+}
+`, e.zkAddr, e.prefix, logFile)), 0o644)
+	job := e.script("stubborn", "trap '' TERM\nwhile :; do sleep 0.05; done\n")
+	p := e.startArgs(logFile, "-c", cfg, "--hostname", "hostA", "-g", "g", "--lockname", "legacy-job", "--timeout", "300ms", "--", job)
+	if code := p.wait(t, 20*time.Second); code != 124 {
+		t.Fatalf("exit %d, want 124; stderr %s", code, p.stderr.String())
+	}
+	if strings.Contains(p.stderr.String(), "key") {
+		t.Errorf("a switchman config gave warnings: %q", p.stderr.String())
+	}
+	fin := p.mustEvent(t, "finish")
+	// termination_timeout 1 (s): SIGKILL one second after the SIGTERM.
+	if d, _ := fin["duration"].(float64); d < 1200 || d > 5000 {
+		t.Errorf("job ran %vms; want timeout 300ms + termination_timeout 1s", d)
+	}
+	if fin["lock"] != "legacy-job" {
+		t.Errorf("lock %v", fin["lock"])
+	}
+}
