@@ -64,4 +64,7 @@ set +e
 echo "box-b exit code: $?"
 set -e
 
+say "What the operator sees: cronguard status (groups, held locks, last runs)"
+run "$BIN" status
+
 say "Done. ZooKeeper and its data are removed."
