@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/pmezard/go-difflib/difflib"
@@ -409,8 +411,83 @@ func (o *configOptions) validate(ctx context.Context, args []string) error {
 		}
 		return refused("%s: %d problem(s)", source, len(errs))
 	}
+	for _, w := range hostWarnings(ctx, f, net.DefaultResolver.LookupHost) {
+		fmt.Fprintf(o.g.stdout, "%s: warning: %s\n", source, w)
+	}
 	fmt.Fprintf(o.g.stdout, "%s: valid (%d groups)\n", source, len(f.Groups))
 	return nil
+}
+
+// hostLookupBudget bounds the DNS look-ups of `config validate`: enough for
+// a fleet's names on a healthy resolver, short enough that a dead one
+// cannot hang an operator's command.
+const hostLookupBudget = 3 * time.Second
+
+// hostWarnings flags host members that may be mistakes: a name one edit
+// away from a group (a misspelt subgroup becomes a host that never runs
+// anything), or a dotted name that does not resolve. They are warnings: host
+// identities need not be DNS names (--hostname, `hostname` in the config).
+func hostWarnings(ctx context.Context, f *config.Fleet, lookup func(context.Context, string) ([]string, error)) []string {
+	ctx, cancel := context.WithTimeout(ctx, hostLookupBudget)
+	defer cancel()
+	groups := make([]string, 0, len(f.Groups))
+	for g := range f.Groups {
+		groups = append(groups, g)
+	}
+	slices.Sort(groups)
+	seen := map[string]bool{}
+	var warnings []string
+	for _, g := range groups {
+		for _, h := range f.Groups[g] {
+			if _, isGroup := f.Groups[h]; isGroup || seen[h] || h == "" {
+				continue
+			}
+			seen[h] = true
+			for _, other := range groups {
+				if oneEditApart(h, other) {
+					warnings = append(warnings, fmt.Sprintf("%q in group %q is a host, but looks like group %q misspelt", h, g, other))
+				}
+			}
+			// Only names that look like DNS names: a short identity
+			// such as "box-a" is a --hostname, not something to resolve.
+			if !strings.Contains(h, ".") {
+				continue
+			}
+			if _, err := lookup(ctx, h); err != nil {
+				warnings = append(warnings, fmt.Sprintf("host %q (group %q) does not resolve; fine if it is a --hostname identity, else a typo", h, g))
+			}
+		}
+	}
+	return warnings
+}
+
+// oneEditApart reports whether a and b differ by one insertion, deletion,
+// substitution or swap of neighbours.
+func oneEditApart(a, b string) bool {
+	if a == b {
+		return false
+	}
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	switch len(b) - len(a) {
+	case 0:
+		var diff []int
+		for i := range a {
+			if a[i] != b[i] {
+				diff = append(diff, i)
+			}
+		}
+		return len(diff) == 1 ||
+			len(diff) == 2 && diff[1] == diff[0]+1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]
+	case 1:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		return a[i:] == b[i+1:]
+	}
+	return false
 }
 
 type assignOptions struct {

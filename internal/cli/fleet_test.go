@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +53,43 @@ func TestIntegration_ConcurrentWriteIsRefused(t *testing.T) {
 	}
 	if got, _, _ := other.Get("/fleet"); !bytes.Equal(got, concurrent) {
 		t.Fatalf("the concurrent change was overwritten: %s", got)
+	}
+}
+
+func TestHostWarnings(t *testing.T) {
+	fleet, err := config.ParseFleet([]byte(`{"groups": {"reports": ["box-a", "repotrs"], "batch": ["box-a", "ghost.example.com", "short"], "web": "reportss"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolvable := map[string]bool{"box-a": true, "repotrs": true, "reportss": true}
+	lookup := func(_ context.Context, h string) ([]string, error) {
+		if resolvable[h] {
+			return []string{"192.0.2.1"}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	got := hostWarnings(context.Background(), fleet, lookup)
+	want := []string{
+		`host "ghost.example.com" (group "batch") does not resolve; fine if it is a --hostname identity, else a typo`,
+		`"repotrs" in group "reports" is a host, but looks like group "reports" misspelt`,
+		`"reportss" in group "web" is a host, but looks like group "reports" misspelt`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestOneEditApart(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"reports", "reports", false}, {"reports", "reprots", true}, {"reports", "report", true},
+		{"reports", "xreports", true}, {"reports", "reporxs", true}, {"reports", "rexorxs", false},
+		{"ab", "ba", true}, {"abc", "cab", false}, {"", "a", true},
+	} {
+		if got := oneEditApart(tc.a, tc.b); got != tc.want {
+			t.Errorf("oneEditApart(%q, %q) = %v", tc.a, tc.b, got)
+		}
 	}
 }
