@@ -91,12 +91,84 @@ type Child struct {
 // run ends with Result.ExitCode 127 or 126 and a one-line message on the
 // job's stderr, as in a shell.
 func Start(spec Spec, opts ...Option) (*Child, error) {
+	c, _, err := startChild(spec, false, opts)
+	return c, err
+}
+
+// Pending is a job whose shim is started but waits before it runs the
+// command: see Prepare.
+type Pending struct {
+	c    *Child
+	goFd int // write end of the go pipe; -1 once used
+	spec Spec
+	opts []Option
+}
+
+// Prepare starts the shim now and has it wait, in the job's process group
+// with its parent-death signal armed, until Go or Abort. Its start-up (a
+// second Go process, about 5 ms) then overlaps what the caller still has to
+// do, such as taking the lock, instead of following it. Without the shim
+// (WithoutShim) nothing starts before Go.
+func Prepare(spec Spec, opts ...Option) (*Pending, error) {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.noShim {
+		return &Pending{goFd: -1, spec: spec, opts: opts}, nil
+	}
+	c, goFd, err := startChild(spec, true, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{c: c, goFd: goFd}, nil
+}
+
+// Go runs the command, with extraEnv (KEY=VALUE entries known only now,
+// such as the fencing token) added to the Spec's environment.
+func (p *Pending) Go(extraEnv []string) (*Child, error) {
+	if p.c == nil {
+		spec := p.spec
+		if spec.Env == nil {
+			spec.Env = os.Environ()
+		}
+		spec.Env = append(append([]string(nil), spec.Env...), extraEnv...)
+		return Start(spec, p.opts...)
+	}
+	if p.goFd < 0 {
+		return nil, errors.New("supervise: Go after Go or Abort")
+	}
+	msg := goMessage
+	for _, kv := range extraEnv {
+		msg += kv + "\x00"
+	}
+	p.c.setStarted(time.Now())
+	_, err := unix.Write(p.goFd, []byte(msg))
+	unix.Close(p.goFd)
+	p.goFd = -1
+	if err != nil {
+		// The shim is gone (killed, or cronguard's death raced us).
+		return nil, fmt.Errorf("supervise: the shim did not take the go: %w", err)
+	}
+	p.c.log.Debug().Int("child_pid", p.c.pid).Msg("supervise: go")
+	return p.c, nil
+}
+
+// Abort ends a prepared shim without running the command.
+func (p *Pending) Abort() {
+	if p.c != nil && p.goFd >= 0 {
+		unix.Close(p.goFd)
+		p.goFd = -1
+	}
+}
+
+func startChild(spec Spec, prepared bool, opts []Option) (*Child, int, error) {
 	o := options{log: zerolog.Nop(), shim: "/proc/self/exe"}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if spec.Path == "" {
-		return nil, errors.New("supervise: empty command path")
+		return nil, -1, errors.New("supervise: empty command path")
 	}
 	path := spec.Path
 	if !filepath.IsAbs(path) && strings.Contains(path, "/") {
@@ -155,21 +227,33 @@ func Start(spec Spec, opts ...Option) (*Child, error) {
 		Pdeathsig: syscall.SIGKILL,
 	}
 	var statusW int = -1
+	goR, goW := -1, -1
 	if c.viaShim {
 		var p [2]int
 		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-			return nil, fmt.Errorf("supervise: status pipe: %w", err)
+			return nil, -1, fmt.Errorf("supervise: status pipe: %w", err)
 		}
 		_ = unix.SetNonblock(p[0], true)
 		c.statusFd, statusW = p[0], p[1]
 		files = append(files, uintptr(statusW))
 		exe = o.shim
-		exeArgv = make([]string, 0, 10+len(argv))
+		exeArgv = make([]string, 0, 12+len(argv))
 		exeArgv = append(exeArgv, "cronguard-shim", ShimArg,
 			"--ppid", strconv.Itoa(c.self),
 			"--status-fd", "3",
-			"--grace", grace.String(),
-			"--", path)
+			"--grace", grace.String())
+		if prepared {
+			var g [2]int
+			if err := unix.Pipe2(g[:], unix.O_CLOEXEC); err != nil {
+				unix.Close(c.statusFd)
+				unix.Close(statusW)
+				return nil, -1, fmt.Errorf("supervise: go pipe: %w", err)
+			}
+			goR, goW = g[0], g[1]
+			files = append(files, uintptr(goR))
+			exeArgv = append(exeArgv, "--go-fd", "4")
+		}
+		exeArgv = append(exeArgv, "--", path)
 		exeArgv = append(exeArgv, argv...)
 		// The shim catches its parent-death signal (see
 		// shimParentDeathSignal) to kill the job's tree first.
@@ -184,12 +268,18 @@ func Start(spec Spec, opts ...Option) (*Child, error) {
 	if statusW >= 0 {
 		unix.Close(statusW)
 	}
+	if goR >= 0 {
+		unix.Close(goR)
+	}
 	if err != nil {
+		if goW >= 0 {
+			unix.Close(goW)
+		}
 		if c.statusFd >= 0 {
 			unix.Close(c.statusFd)
 		}
 		if c.viaShim {
-			return nil, fmt.Errorf("supervise: starting shim %s: %w", o.shim, err)
+			return nil, -1, fmt.Errorf("supervise: starting shim %s: %w", o.shim, err)
 		}
 		// WithoutShim: the command itself could not be executed.
 		code := execFailureCode(err)
@@ -197,10 +287,10 @@ func Start(spec Spec, opts ...Option) (*Child, error) {
 		c.result = Result{ExitCode: code}
 		c.finished.Store(true)
 		close(c.done)
-		return c, nil
+		return c, -1, nil
 	}
-	c.log.Debug().Int("child_pid", c.pid).Bool("shim", c.viaShim).Msg("supervise: started")
-	return c, nil
+	c.log.Debug().Int("child_pid", c.pid).Bool("shim", c.viaShim).Bool("prepared", prepared).Msg("supervise: started")
+	return c, goW, nil
 }
 
 // run forks the root process and waits for it. The parent-death signal is
@@ -210,7 +300,7 @@ func Start(spec Spec, opts ...Option) (*Child, error) {
 // the child is reaped.
 func (c *Child) run(exe string, argv []string, attr *syscall.ProcAttr, started chan<- error) {
 	runtime.LockOSThread()
-	c.started = time.Now()
+	c.setStarted(time.Now())
 	roots.Lock()
 	pid, err := syscall.ForkExec(exe, argv, attr)
 	if err == nil {
@@ -245,7 +335,7 @@ func (c *Child) run(exe string, argv []string, attr *syscall.ProcAttr, started c
 // and closes Done.
 func (c *Child) finish(ws unix.WaitStatus, ru unix.Rusage, waitErr error) {
 	res := Result{
-		Duration: time.Since(c.started),
+		Duration: time.Since(c.Started()),
 		MaxRSSKB: int64(ru.Maxrss),
 		UserCPU:  time.Duration(ru.Utime.Nano()),
 		SysCPU:   time.Duration(ru.Stime.Nano()),
@@ -359,7 +449,19 @@ func describe(ws unix.WaitStatus) string {
 func (c *Child) Pid() int { return c.pid }
 
 // Started is when Start forked.
-func (c *Child) Started() time.Time { return c.started }
+func (c *Child) Started() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started
+}
+
+// setStarted records when the command started: at the fork, or at Go for a
+// prepared shim.
+func (c *Child) setStarted(t time.Time) {
+	c.mu.Lock()
+	c.started = t
+	c.mu.Unlock()
+}
 
 // Done is closed when the shim has been reaped and no process of the job
 // remains: its process group is empty and no descendant of ours is left.

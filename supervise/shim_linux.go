@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,13 +57,14 @@ const shimKillRound = 20 * time.Millisecond
 type shimConfig struct {
 	ppid     int
 	statusFd int
+	goFd     int // with Prepare: wait here for "go" and more environment
 	grace    time.Duration
 	path     string
 	argv     []string
 }
 
 func parseShimArgs(args []string) (shimConfig, error) {
-	cfg := shimConfig{statusFd: -1, grace: DefaultLeftoverGrace}
+	cfg := shimConfig{statusFd: -1, goFd: -1, grace: DefaultLeftoverGrace}
 	if !IsShim(args) {
 		return cfg, errors.New("not a shim invocation")
 	}
@@ -84,6 +86,8 @@ func parseShimArgs(args []string) (shimConfig, error) {
 			cfg.ppid, err = strconv.Atoi(v)
 		case "--status-fd":
 			cfg.statusFd, err = strconv.Atoi(v)
+		case "--go-fd":
+			cfg.goFd, err = strconv.Atoi(v)
 		case "--grace":
 			cfg.grace, err = time.ParseDuration(v)
 		default:
@@ -179,8 +183,19 @@ func RunShim(args []string) int {
 	// the group reaches it; it inherits our stdio fds, environment and
 	// working directory unchanged. Its own parent-death SIGKILL kills it
 	// if the shim itself is SIGKILLed (cronguard then sweeps the rest).
+	env := syscall.Environ()
+	if cfg.goFd >= 0 {
+		extra, ok := awaitGo(cfg.goFd)
+		if !ok || sh.parentGone.Load() {
+			// Aborted (the lock was busy) or cronguard died first:
+			// the command never starts, and nothing is left behind.
+			sh.reportUsage()
+			return 0
+		}
+		env = append(env, extra...)
+	}
 	pid, err := syscall.ForkExec(cfg.path, cfg.argv, &syscall.ProcAttr{
-		Env:   syscall.Environ(),
+		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	})
@@ -204,6 +219,38 @@ func RunShim(args []string) int {
 		return 128 + int(ws.Signal())
 	}
 	return ExitShimFailure
+}
+
+// goMessage starts what Pending.Go writes on the go pipe; environment
+// entries follow, each ended by a NUL. EOF without it (Abort, or the
+// parent's death closing the pipe) means the command must not start.
+const goMessage = "GO\x00"
+
+// awaitGo reads the go pipe to EOF and returns the extra environment, and
+// whether the command may start.
+func awaitGo(fd int) ([]string, bool) {
+	f := os.NewFile(uintptr(fd), "go-pipe")
+	defer f.Close()
+	var buf []byte
+	chunk := make([]byte, 4096)
+	for {
+		n, err := f.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	msg, ok := strings.CutPrefix(string(buf), goMessage)
+	if !ok {
+		return nil, false
+	}
+	var extra []string
+	for _, kv := range strings.Split(msg, "\x00") {
+		if kv != "" {
+			extra = append(extra, kv)
+		}
+	}
+	return extra, true
 }
 
 // watchSignals drains caught signals. Only the parent-death signal, and

@@ -626,3 +626,68 @@ func BenchmarkProcWalk(b *testing.B) {
 		allProcs()
 	}
 }
+
+// TestPrepareGo: a prepared shim runs the command only at Go, with the
+// environment given then.
+func TestPrepareGo(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []Option
+	}{{"shim", []Option{WithShim(os.Args[0])}}, {"direct", []Option{WithoutShim()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out")
+			p, err := Prepare(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", `echo "$EARLY $LATE" > ` + out},
+				Env: append(os.Environ(), "EARLY=early")}, mode.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if _, err := os.Stat(out); err == nil {
+				t.Fatal("the command ran before Go")
+			}
+			c, err := p.Go([]string{"LATE=late"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-c.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("not done")
+			}
+			if r := c.Result(); r.ExitCode != 0 || r.Duration > 2*time.Second {
+				t.Errorf("result %+v", r)
+			}
+			if b, _ := os.ReadFile(out); string(b) != "early late\n" {
+				t.Errorf("command saw %q", b)
+			}
+		})
+	}
+}
+
+// TestPrepareAbort: an aborted shim exits without running the command.
+func TestPrepareAbort(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	p, err := Prepare(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + out}}, WithShim(os.Args[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	p.Abort()
+	defer func() { t.Logf("aborted shim gone after %v", time.Since(t0)) }()
+	select {
+	case <-p.c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the aborted shim did not exit")
+	}
+	if r := p.c.Result(); r.ExitCode != 0 {
+		t.Errorf("aborted shim: %+v", r)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("an aborted job ran")
+	}
+	if _, err := p.Go(nil); err == nil {
+		t.Fatal("Go after Abort succeeded")
+	}
+}

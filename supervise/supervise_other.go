@@ -36,3 +36,12 @@ func (c *Child) Stop(first syscall.Signal, killBy time.Time) {}
 func (c *Child) Stopping() bool                              { return false }
 func (c *Child) Done() <-chan struct{}                       { return nil }
 func (c *Child) Result() Result                              { return Result{} }
+
+// Pending is a prepared job (Linux only).
+type Pending struct{}
+
+// Prepare is not supported on this OS.
+func Prepare(spec Spec, opts ...Option) (*Pending, error) { return nil, errUnsupported }
+
+func (p *Pending) Go(extraEnv []string) (*Child, error) { return nil, errUnsupported }
+func (p *Pending) Abort()                               {}

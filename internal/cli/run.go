@@ -185,6 +185,24 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		return err
 	}
 
+	// Start the job's shim now, waiting for the go: its start-up overlaps
+	// taking the lock. Until Go, an abort (lock busy, any error) ends it.
+	if err := supervise.SetSubreaper(); err != nil {
+		e.log.Warn().Err(err).Msg("cannot become a child subreaper: descendants that call setsid may escape a stop")
+	}
+	pending, err := supervise.Prepare(supervise.Spec{Path: path, Args: o.command, LeftoverGrace: e.grace,
+		Env: append(os.Environ(), "CRONGUARD_LOCK="+e.lockName, "CRONGUARD_GROUP="+o.group, "CRONGUARD_RUN_ID="+e.runID)},
+		supervise.WithLogger(e.log))
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", o.command[0], err)
+	}
+	jobStarted := false
+	defer func() {
+		if !jobStarted {
+			pending.Abort()
+		}
+	}()
+
 	var lk *lock.Lock
 	if !o.noLock {
 		if lk, err = e.acquireLock(ctx, sess); err != nil {
@@ -224,24 +242,17 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	default:
 	}
 
-	env := append(os.Environ(),
-		"CRONGUARD_LOCK="+e.lockName,
-		"CRONGUARD_GROUP="+o.group,
-		"CRONGUARD_RUN_ID="+e.runID,
-	)
 	fence := ""
+	var lateEnv []string // known only now
 	if lk != nil {
 		fence = strconv.FormatInt(lk.Token(), 10)
-		env = append(env, "CRONGUARD_FENCE="+fence)
+		lateEnv = append(lateEnv, "CRONGUARD_FENCE="+fence)
 	}
-	if err := supervise.SetSubreaper(); err != nil {
-		e.log.Warn().Err(err).Msg("cannot become a child subreaper: descendants that call setsid may escape a stop")
-	}
-	child, err := supervise.Start(supervise.Spec{Path: path, Args: o.command, Env: env, LeftoverGrace: e.grace},
-		supervise.WithLogger(e.log))
+	child, err := pending.Go(lateEnv)
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", o.command[0], err)
 	}
+	jobStarted = true
 	e.log.Info().Str("event", "start").Int("child_pid", child.Pid()).Str("fence", fence).
 		Strs("command", o.command).Msg("start")
 	// Read the run record while the job runs: only the write is left for
