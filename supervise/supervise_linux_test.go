@@ -46,12 +46,25 @@ func TestMain(m *testing.M) {
 
 // runHelper plays cronguard for TestParentDeath: it starts a job and
 // writes the shim's pid to args[0], then waits to be SIGKILLed.
-func runHelper(_ string, args []string) int {
+func runHelper(mode string, args []string) int {
 	if err := SetSubreaper(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
 	exe, _ := os.Executable()
+	if mode == "prepared" {
+		// A cronguard that dies while its shim waits for the go.
+		p, err := Prepare(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", args[1]}}, WithShim(exe))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		if err := os.WriteFile(args[0], []byte(strconv.Itoa(p.c.Pid())+"\n"), 0o644); err != nil {
+			return 2
+		}
+		<-p.c.Done()
+		return 3
+	}
 	c, err := Start(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", args[1]}}, WithShim(exe))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -662,6 +675,37 @@ func TestPrepareGo(t *testing.T) {
 				t.Errorf("command saw %q", b)
 			}
 		})
+	}
+}
+
+// TestPrepareParentDeath: when cronguard dies while its prepared shim waits
+// for the go, the shim exits and the command never runs.
+func TestPrepareParentDeath(t *testing.T) {
+	dir := t.TempDir()
+	pidFile, out := filepath.Join(dir, "shim"), filepath.Join(dir, "ran")
+	helper := exec.Command(testExe, pidFile, "echo ran > "+out)
+	helper.Env = append(os.Environ(), helperEnv+"=prepared")
+	helper.Stderr = os.Stderr
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer helper.Process.Kill()
+	shim := readPid(t, pidFile)
+	if err := helper.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = helper.Wait()
+	t0 := time.Now()
+	for !gone(shim) {
+		if time.Since(t0) > 2*time.Second {
+			_ = unix.Kill(shim, syscall.SIGKILL)
+			t.Fatalf("the prepared shim outlived its cronguard by %v", time.Since(t0))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("the job ran although its cronguard died before the go")
 	}
 }
 
