@@ -1,6 +1,8 @@
 # cronguard — see README.md. `make demo` and `make test` work on a fresh
 # Debian machine: missing Debian packages are installed (as root) or named.
 SHELL := /bin/bash
+# Go from PATH, else where the Go tarball installs it.
+export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin/cronguard
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
