@@ -90,8 +90,7 @@ func partitionTrial(t *testing.T, e *env, srv *zktest.Server, T time.Duration, t
 	jobB := e.script(tag+"b", "date +%s%N > "+bStart+"\n")
 
 	a := e.startWithConfig(cfgA, "hostA", "run", "-g", "both", "--lock", "fenced", "--kill-grace", "10s", "--", jobA)
-	child := atoi(t, waitFile(t, childFile, 10*time.Second))
-	gc := atoi(t, waitFile(t, gcFile, time.Second))
+	child, gc := jobPids(t, childFile, gcFile)
 	b := e.start("hostB", "run", "-g", "both", "--lock", "fenced", "--wait", "60s", "--", jobB)
 	time.Sleep(time.Duration(rand.Int64N(int64(T / 3))))
 
@@ -167,8 +166,7 @@ func TestE2E_BlipsLeaveJobAlone(t *testing.T) {
 	cfg := e.configFile("blip.json", px.Addr(), T)
 	job, childFile, gcFile, _ := e.longJob("job")
 	p := e.startWithConfig(cfg, "hostA", "run", "-g", "g", "--", job)
-	child := atoi(t, waitFile(t, childFile, 10*time.Second))
-	gc := atoi(t, waitFile(t, gcFile, time.Second))
+	child, gc := jobPids(t, childFile, gcFile)
 	time.Sleep(500 * time.Millisecond)
 
 	px.Blackhole()
@@ -205,8 +203,7 @@ func TestE2E_FrozenServerStopsJobBeforeExpiry(t *testing.T) {
 	cfg := e.configFile("frozen.json", srv.Addr(), T)
 	job, childFile, gcFile, _ := e.longJob("job")
 	p := e.startWithConfig(cfg, "hostA", "run", "-g", "g", "--kill-grace", "10s", "--", job)
-	child := atoi(t, waitFile(t, childFile, 10*time.Second))
-	gc := atoi(t, waitFile(t, gcFile, time.Second))
+	child, gc := jobPids(t, childFile, gcFile)
 	if err := srv.Freeze(); err != nil {
 		t.Fatal(err)
 	}

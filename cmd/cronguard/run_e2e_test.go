@@ -33,6 +33,12 @@ wait
 	return
 }
 
+// jobPids waits for a longJob's child and grandchild to record their pids.
+func jobPids(t *testing.T, childFile, gcFile string) (child, grandchild int) {
+	t.Helper()
+	return atoi(t, waitFile(t, childFile, 10*time.Second)), atoi(t, waitFile(t, gcFile, 10*time.Second))
+}
+
 func TestE2E_RunsOnEligibleHost(t *testing.T) {
 	e := newEnv(t)
 	e.writeFleet(fleetAB)
@@ -171,8 +177,7 @@ func TestE2E_UnassignStopsWholeTree(t *testing.T) {
 	e.writeFleet(`{"groups": {"g": ["hostA"]}}`)
 	job, childFile, gcFile, termFile := e.longJob("job")
 	p := e.start("hostA", "run", "-g", "g", "--", job)
-	child := atoi(t, waitFile(t, childFile, 10*time.Second))
-	gc := atoi(t, waitFile(t, gcFile, 10*time.Second))
+	child, gc := jobPids(t, childFile, gcFile)
 
 	// An edit that keeps the host eligible leaves the job alone, and so
 	// does an invalid edit.
@@ -338,8 +343,7 @@ func TestE2E_SIGKILLOfCronguardLeavesNoChild(t *testing.T) {
 	e.writeFleet(fleetAB)
 	job, childFile, gcFile, _ := e.longJob("job")
 	p := e.start("hostA", "run", "-g", "g", "--", job)
-	child := atoi(t, waitFile(t, childFile, 10*time.Second))
-	gc := atoi(t, waitFile(t, gcFile, time.Second))
+	child, gc := jobPids(t, childFile, gcFile)
 	p.cmd.Process.Kill()
 	p.wait(t, 5*time.Second)
 	waitGone(t, child, 2*time.Second)

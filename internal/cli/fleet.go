@@ -391,15 +391,12 @@ func (o *configOptions) validate(ctx context.Context, args []string) error {
 		}
 		source = args[0]
 	} else {
-		a, err := o.g.dialAdmin(ctx)
+		a, stored, _, err := o.g.dialFleet(ctx)
 		if err != nil {
 			return err
 		}
 		defer a.Close()
-		if data, _, err = a.readFleet(); err != nil {
-			return err
-		}
-		source = a.st.root
+		data, source = stored, a.st.root
 	}
 	f, err := config.ParseFleet(data)
 	if err != nil {

@@ -23,6 +23,8 @@ func fqdn() string {
 	return host
 }
 
+// canonicalFromHosts returns the first name "host.<domain>" on a line of
+// the hosts file, the way the resolver's canonical name would read.
 func canonicalFromHosts(path, host string) string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,15 +39,8 @@ func canonicalFromHosts(path, host string) string {
 			continue
 		}
 		for _, name := range fields[1:] {
-			if name == host || strings.HasPrefix(name, host+".") {
-				if strings.Contains(fields[1], ".") && strings.HasPrefix(fields[1], host+".") {
-					return fields[1]
-				}
-				for _, n := range fields[1:] {
-					if strings.HasPrefix(n, host+".") {
-						return n
-					}
-				}
+			if strings.HasPrefix(name, host+".") {
+				return name
 			}
 		}
 	}
