@@ -20,7 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cronguard/cronguard/internal/zktest"
-	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 )
 
 var (
@@ -66,13 +66,13 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) session(addr string) *lock.Session {
+func (w *world) session(addr string) *session.Session {
 	w.t.Helper()
 	if addr == "" {
 		addr = w.addr
 	}
-	s, err := lock.Dial(context.Background(), []string{addr}, lock.WithConnectTimeout(5*time.Second),
-		lock.WithSessionTimeout(4*time.Second), lock.WithLogger(zerolog.Nop()))
+	s, err := session.Dial(context.Background(), []string{addr}, session.WithConnectTimeout(5*time.Second),
+		session.WithSessionTimeout(4*time.Second), session.WithLogger(zerolog.Nop()))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func (w *world) waitKids(p string, n int) {
 
 // take is cronguard's way to a lease: queue, wait for the turn, acquire,
 // leave the queue.
-func take(ctx context.Context, s *lock.Session, prefix, res, name string, count, total int64, deadline time.Time) (*Lease, error) {
+func take(ctx context.Context, s *session.Session, prefix, res, name string, count, total int64, deadline time.Time) (*Lease, error) {
 	q := NewQueue(s, prefix, res)
 	t, err := q.Join(ctx, name, []byte(name))
 	if err != nil {
@@ -285,8 +285,8 @@ func TestIntegration_QueueWaiterSessionDies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	expiring, err := lock.Dial(context.Background(), []string{proxy.Addr()}, lock.WithConnectTimeout(5*time.Second),
-		lock.WithSessionTimeout(time.Second), lock.WithLogger(zerolog.Nop()))
+	expiring, err := session.Dial(context.Background(), []string{proxy.Addr()}, session.WithConnectTimeout(5*time.Second),
+		session.WithSessionTimeout(time.Second), session.WithLogger(zerolog.Nop()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestIntegration_QueueWaiterSessionDies(t *testing.T) {
 	proxy.Heal()
 	select {
 	case err := <-waitErr:
-		if !errors.Is(err, lock.ErrSessionExpired) {
+		if !errors.Is(err, session.ErrExpired) {
 			t.Errorf("the expired waiter's Wait returned %v, want ErrSessionExpired", err)
 		}
 	case <-time.After(10 * time.Second):
@@ -399,7 +399,7 @@ func TestIntegration_QueueAlreadyQueued(t *testing.T) {
 		var wg sync.WaitGroup
 		res := make([]error, 2)
 		tks := make([]*Ticket, 2)
-		for i, s := range []*lock.Session{a, b} {
+		for i, s := range []*session.Session{a, b} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -716,7 +716,7 @@ func TestIntegration_LeaseSemaphoreAloneRespectsTotal(t *testing.T) {
 	const total, n = 2, 20
 	var held, maxHeld atomic.Int64
 	var wg sync.WaitGroup
-	sessions := make([]*lock.Session, n)
+	sessions := make([]*session.Session, n)
 	for i := range sessions {
 		sessions[i] = w.session("")
 	}

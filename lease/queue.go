@@ -6,9 +6,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/go-zookeeper/zk"
-
-	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 )
 
 // QueuePath is switchman's queue for a resource: <prefix>/queues/<resource>.
@@ -27,16 +25,17 @@ func SemaphorePath(prefix, resource string) string { return prefix + "/semaphore
 // switchman's queue (App::Switchman's queue_up, is_task_in_queue and
 // wait_in_queue).
 type Queue struct {
-	sess   *lock.Session
+	sess   *session.Session
 	prefix string
 	name   string
 	dir    string
+	opts   nodeOpts
 }
 
 // NewQueue is the queue <prefix>/queues/<name>, created on the first Join
 // (the prefix must exist).
-func NewQueue(sess *lock.Session, prefix, name string) *Queue {
-	return &Queue{sess: sess, prefix: prefix, name: name, dir: QueuePath(prefix, name)}
+func NewQueue(sess *session.Session, prefix, name string, opts ...Option) *Queue {
+	return &Queue{sess: sess, prefix: prefix, name: name, dir: QueuePath(prefix, name), opts: applyOptions(opts)}
 }
 
 // Dir is the queue's directory.
@@ -49,7 +48,7 @@ func entryRE(name string) *regexp.Regexp {
 // Queued reports whether an entry named name-<seq> is in the queue
 // (switchman's is_task_in_queue).
 func (q *Queue) Queued(ctx context.Context, name string) (bool, error) {
-	w, stop := newWaiter(ctx, q.sess, time.Time{})
+	w, stop := newWaiter(ctx, q.sess, time.Time{}, nil)
 	defer stop()
 	kids, err := w.children(q.dir)
 	if err != nil {
@@ -78,12 +77,12 @@ func (t *Ticket) Path() string { return t.q.dir + "/" + t.node }
 // name is ahead of it, the new entry is removed again and ErrAlreadyQueued
 // returned: of two runs of one task that queue at once, exactly one stays.
 func (q *Queue) Join(ctx context.Context, name string, data []byte) (*Ticket, error) {
-	w, stop := newWaiter(ctx, q.sess, time.Time{})
+	w, stop := newWaiter(ctx, q.sess, time.Time{}, q.opts.acl)
 	defer stop()
 	if err := w.ensureDirs(q.prefix, "queues", q.name); err != nil {
 		return nil, err
 	}
-	node, err := w.createSeq(q.dir, name+"-", data)
+	node, err := w.createSeq(q.dir, name+"-", data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("lease: joining queue %s: %w", q.dir, err)
 	}
@@ -110,47 +109,9 @@ func (q *Queue) Join(ctx context.Context, name string, data []byte) (*Ticket, er
 // ErrLostPosition when the entry was deleted by someone else. The ticket
 // stays in the queue either way: Leave it.
 func (t *Ticket) Wait(ctx context.Context, deadline time.Time) error {
-	w, stop := newWaiter(ctx, t.q.sess, deadline)
+	w, stop := newWaiter(ctx, t.q.sess, deadline, nil)
 	defer stop()
-	for {
-		kids, err := w.children(t.q.dir)
-		if err != nil {
-			return fmt.Errorf("lease: reading queue %s: %w", t.q.dir, err)
-		}
-		found := false
-		pred, predSeq := "", int64(-1)
-		for _, k := range kids {
-			s, ok := trailingSeq(k)
-			if !ok {
-				continue
-			}
-			if k == t.node {
-				found = true
-				continue
-			}
-			if s < t.seq && s > predSeq {
-				pred, predSeq = k, s
-			}
-		}
-		if !found {
-			return fmt.Errorf("%w: %s", ErrLostPosition, t.Path())
-		}
-		if pred == "" {
-			return nil
-		}
-		rc := t.q.sess.Reconnected()
-		var ok bool
-		var ev <-chan zk.Event
-		if err := w.do(func() (e error) { ok, _, ev, e = t.q.sess.Conn().ExistsW(t.q.dir + "/" + pred); return e }); err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		if err := w.watch(ev, rc); err != nil {
-			return err
-		}
-	}
+	return w.awaitHead(t.q.dir, t.node, trailingSeq)
 }
 
 // Leave removes the entry. It is safe to call more than once.
@@ -158,8 +119,7 @@ func (t *Ticket) Leave() error {
 	if t == nil || t.node == "" {
 		return nil
 	}
-	w := &waiter{ctx: context.Background(), sess: t.q.sess}
-	err := w.remove(t.Path())
+	err := remove(t.q.sess, t.Path())
 	if err == nil {
 		t.node = ""
 	}

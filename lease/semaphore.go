@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 )
 
 // Semaphore is Net::ZooKeeper::Semaphore's counting semaphore at
@@ -20,21 +20,22 @@ import (
 // ephemeral sequential children acquire-<seq> of its "lock" node
 // (Net::ZooKeeper::Lock, lock_name "acquire"), held by the lowest.
 type Semaphore struct {
-	sess     *lock.Session
+	sess     *session.Session
 	prefix   string
 	resource string
 	dir      string
+	opts     nodeOpts
 }
 
 // NewSemaphore is the semaphore of resource under prefix (created on first
 // use; the prefix must exist).
-func NewSemaphore(sess *lock.Session, prefix, resource string) *Semaphore {
-	return &Semaphore{sess: sess, prefix: prefix, resource: resource, dir: SemaphorePath(prefix, resource)}
+func NewSemaphore(sess *session.Session, prefix, resource string, opts ...Option) *Semaphore {
+	return &Semaphore{sess: sess, prefix: prefix, resource: resource, dir: SemaphorePath(prefix, resource), opts: applyOptions(opts)}
 }
 
 // Lease is a held lease.
 type Lease struct {
-	sess  *lock.Session
+	sess  *session.Session
 	path  string
 	Count int64
 	Total int64
@@ -49,8 +50,7 @@ func (l *Lease) Release() error {
 	if l == nil || l.path == "" {
 		return nil
 	}
-	w := &waiter{ctx: context.Background(), sess: l.sess}
-	if err := w.remove(l.path); err != nil {
+	if err := remove(l.sess, l.path); err != nil {
 		return err
 	}
 	l.path = ""
@@ -88,7 +88,7 @@ func Held(kids []string, total int64) (int64, error) {
 // polling. It returns ErrTimeout at the deadline (zero: none), leaving no
 // node of its own behind.
 func (s *Semaphore) Acquire(ctx context.Context, count, total int64, data []byte, deadline time.Time) (*Lease, error) {
-	w, stop := newWaiter(ctx, s.sess, deadline)
+	w, stop := newWaiter(ctx, s.sess, deadline, s.opts.acl)
 	defer stop()
 	if err := w.ensureDirs(s.prefix, "semaphores", s.resource, "lock"); err != nil {
 		return nil, err
@@ -116,10 +116,13 @@ func (s *Semaphore) Acquire(ctx context.Context, count, total int64, data []byte
 			return nil, fmt.Errorf("semaphore %s: %w", s.resource, err)
 		}
 		if held+count <= total {
-			// Should the deadline pass while a lost answer is sorted out,
-			// a lease created meanwhile goes with the session the caller
-			// then closes.
-			node, err := w.createSeq(leases, fmt.Sprintf("%d_%d_", count, total), data)
+			// The create checks, in the same multi-op, that our mutex node
+			// is still there: a lease is only ever created while this
+			// session holds the mutex. Should the deadline pass while a
+			// lost answer is sorted out, a lease created meanwhile goes
+			// with the session the caller then closes.
+			node, err := w.createSeq(leases, fmt.Sprintf("%d_%d_", count, total), data,
+				&zk.CheckVersionRequest{Path: mutex, Version: 0})
 			_ = w.remove(mutex)
 			if err != nil {
 				return nil, fmt.Errorf("lease: creating a lease in %s: %w", leases, err)
@@ -141,49 +144,14 @@ func (s *Semaphore) Acquire(ctx context.Context, count, total int64, data []byte
 func (s *Semaphore) lockMutex(w *waiter, data []byte) (string, error) {
 	dir := s.dir + "/lock"
 	const prefix = "acquire-"
-	node, err := w.createSeq(dir, prefix, data)
+	node, err := w.createSeq(dir, prefix, data, nil)
 	if err != nil {
 		return "", fmt.Errorf("lease: locking %s: %w", dir, err)
 	}
 	p := dir + "/" + node
-	seq, _ := seqOf(node, prefix)
-	for {
-		kids, err := w.children(dir)
-		if err != nil {
-			_ = w.remove(p)
-			return "", fmt.Errorf("lease: reading %s: %w", dir, err)
-		}
-		found := false
-		pred, predSeq := "", int64(-1)
-		for _, k := range kids {
-			n, ok := seqOf(k, prefix)
-			switch {
-			case !ok:
-			case k == node:
-				found = true
-			case n < seq && n > predSeq:
-				pred, predSeq = k, n
-			}
-		}
-		if !found {
-			return "", fmt.Errorf("%w: %s", ErrLostPosition, p)
-		}
-		if pred == "" {
-			return p, nil
-		}
-		rc := s.sess.Reconnected()
-		var ok bool
-		var ev <-chan zk.Event
-		if err := w.do(func() (e error) { ok, _, ev, e = s.sess.Conn().ExistsW(dir + "/" + pred); return e }); err != nil {
-			_ = w.remove(p)
-			return "", err
-		}
-		if !ok {
-			continue
-		}
-		if err := w.watch(ev, rc); err != nil {
-			_ = w.remove(p)
-			return "", err
-		}
+	if err := w.awaitHead(dir, node, func(k string) (int64, bool) { return seqOf(k, prefix) }); err != nil {
+		_ = w.remove(p)
+		return "", err
 	}
+	return p, nil
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 )
 
 // Errors of the package.
@@ -29,7 +29,21 @@ var (
 	ErrBadLease = errors.New("lease: unexpected node among leases")
 )
 
-var openACL = zk.WorldACL(zk.PermAll)
+// Option configures a Queue or a Semaphore.
+type Option func(*nodeOpts)
+
+type nodeOpts struct{ acl []zk.ACL }
+
+// WithACL sets the ACL of the nodes created (default: open, as switchman's).
+func WithACL(acl []zk.ACL) Option { return func(o *nodeOpts) { o.acl = acl } }
+
+func applyOptions(opts []Option) nodeOpts {
+	o := nodeOpts{acl: zk.WorldACL(zk.PermAll)}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
 
 // retryAfter is the fallback between attempts when a request failed without
 // an answer and no reconnect was announced (the announcement is the normal
@@ -37,15 +51,16 @@ var openACL = zk.WorldACL(zk.PermAll)
 const retryAfter = time.Second
 
 // waiter bundles what every blocking step needs: the session, the caller's
-// context and an optional deadline.
+// context, an optional deadline and the ACL of what it creates.
 type waiter struct {
 	ctx      context.Context
-	sess     *lock.Session
+	sess     *session.Session
 	deadline <-chan time.Time
+	acl      []zk.ACL
 }
 
-func newWaiter(ctx context.Context, sess *lock.Session, deadline time.Time) (*waiter, func()) {
-	w := &waiter{ctx: ctx, sess: sess}
+func newWaiter(ctx context.Context, sess *session.Session, deadline time.Time, acl []zk.ACL) (*waiter, func()) {
+	w := &waiter{ctx: ctx, sess: sess, acl: acl}
 	if deadline.IsZero() {
 		return w, func() {}
 	}
@@ -54,22 +69,21 @@ func newWaiter(ctx context.Context, sess *lock.Session, deadline time.Time) (*wa
 	return w, func() { t.Stop() }
 }
 
-// sessionGone reports an error that means the session is over for good.
-func sessionGone(err error) bool {
-	return errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrClosing)
-}
-
 // do runs an idempotent request until the server answers it, retrying once
-// the same session is back after a connection loss.
+// the same session is back after a connection loss. The request itself is
+// abandoned when the wait must end (deadline, context, session over).
 func (w *waiter) do(req func() error) error {
 	for {
 		rc := w.sess.Reconnected()
-		err := w.sess.Do(req)
-		if lock.Answered(err) {
+		err := w.sess.DoCtx(w.ctx, req)
+		if session.Answered(err) {
 			return err
 		}
-		if sessionGone(err) {
-			return fmt.Errorf("%w: %v", lock.ErrSessionExpired, err)
+		if session.Gone(err) {
+			return err
+		}
+		if w.ctx.Err() != nil {
+			return w.ctx.Err()
 		}
 		if err := w.pause(rc); err != nil {
 			return err
@@ -81,6 +95,9 @@ func (w *waiter) do(req func() error) error {
 // no answer, or for the fallback retry delay. It returns an error when the
 // wait must end: the deadline, the context, or the session lost.
 func (w *waiter) pause(rc <-chan struct{}) error {
+	if w.sess.Connected() {
+		return nil
+	}
 	t := time.NewTimer(retryAfter)
 	defer t.Stop()
 	select {
@@ -92,8 +109,8 @@ func (w *waiter) pause(rc <-chan struct{}) error {
 		return ErrTimeout
 	case <-w.ctx.Done():
 		return w.ctx.Err()
-	case <-w.sess.Lost():
-		return lock.ErrSessionExpired
+	case <-w.sess.Done():
+		return w.sess.Err()
 	}
 }
 
@@ -103,7 +120,7 @@ func (w *waiter) watch(ev <-chan zk.Event, rc <-chan struct{}) error {
 	select {
 	case e, ok := <-ev:
 		if !ok || e.Type == zk.EventNotWatching {
-			return fmt.Errorf("%w: watch ended: %v", lock.ErrSessionExpired, e.Err)
+			return fmt.Errorf("%w: watch ended: %v", session.ErrExpired, e.Err)
 		}
 		return nil
 	case <-rc:
@@ -112,8 +129,8 @@ func (w *waiter) watch(ev <-chan zk.Event, rc <-chan struct{}) error {
 		return ErrTimeout
 	case <-w.ctx.Done():
 		return w.ctx.Err()
-	case <-w.sess.Lost():
-		return lock.ErrSessionExpired
+	case <-w.sess.Done():
+		return w.sess.Err()
 	}
 }
 
@@ -129,16 +146,34 @@ func (w *waiter) children(dir string) ([]string, error) {
 
 // ensureDirs creates the persistent nodes base/rel[0], base/rel[0]/rel[1],
 // ... that are missing. base itself (the prefix) must exist: cronguard never
-// creates it.
+// creates it. It looks before it creates: ZooKeeper checks the CREATE
+// permission on the parent before it reports that a node exists, and under
+// ACLs a worker may not create in the prefix.
 func (w *waiter) ensureDirs(base string, rel ...string) error {
 	p := base
-	for _, r := range rel {
+	for i, r := range rel {
 		p += "/" + r
-		err := w.do(func() error { _, e := w.sess.Conn().Create(p, nil, 0, openACL); return e })
+		var ok bool
+		if err := w.do(func() (e error) { ok, _, e = w.sess.Conn().Exists(p); return e }); err != nil {
+			return fmt.Errorf("lease: reading %s: %w", p, err)
+		}
+		if ok {
+			continue
+		}
+		if i == 0 {
+			// A direct child of the prefix may be missing because the
+			// prefix is: say so rather than "no node".
+			var pok bool
+			if err := w.do(func() (e error) { pok, _, e = w.sess.Conn().Exists(base); return e }); err != nil {
+				return fmt.Errorf("lease: reading %s: %w", base, err)
+			}
+			if !pok {
+				return fmt.Errorf("lease: %s does not exist (create the prefix with a fleet config first)", base)
+			}
+		}
+		err := w.do(func() error { _, e := w.sess.Conn().Create(p, nil, 0, w.acl); return e })
 		switch {
 		case err == nil, errors.Is(err, zk.ErrNodeExists):
-		case errors.Is(err, zk.ErrNoNode):
-			return fmt.Errorf("lease: %s does not exist (create the prefix with a fleet config first)", base)
 		default:
 			return fmt.Errorf("lease: creating %s: %w", p, err)
 		}
@@ -147,25 +182,37 @@ func (w *waiter) ensureDirs(base string, rel ...string) error {
 }
 
 // createSeq creates the ephemeral sequential node dir/prefix<seq> and returns
-// its name. When the answer to the create is lost with the connection, the
-// node may exist: once the session is back, a node of ours (by ephemeral
-// owner) with that prefix is taken as the result.
-func (w *waiter) createSeq(dir, prefix string, data []byte) (string, error) {
+// its name. With guard set, the create runs in one multi-op after guard (a
+// version check of a node we hold), so that it happens only while that node
+// is still ours. When the answer to the create is lost with the connection,
+// the node may exist: once the session is back, a node of ours (by
+// ephemeral owner) with that prefix is taken as the result.
+func (w *waiter) createSeq(dir, prefix string, data []byte, guard *zk.CheckVersionRequest) (string, error) {
 	for {
 		rc := w.sess.Reconnected()
 		var p string
-		err := w.sess.Do(func() (e error) {
-			p, e = w.sess.Conn().Create(dir+"/"+prefix, data, zk.FlagEphemeral|zk.FlagSequence, openACL)
+		err := w.sess.DoCtx(w.ctx, func() (e error) {
+			if guard == nil {
+				p, e = w.sess.Conn().Create(dir+"/"+prefix, data, zk.FlagEphemeral|zk.FlagSequence, w.acl)
+				return e
+			}
+			res, e := w.sess.Conn().Multi(guard, &zk.CreateRequest{Path: dir + "/" + prefix, Data: data,
+				Acl: w.acl, Flags: zk.FlagEphemeral | zk.FlagSequence})
+			if e == nil && len(res) == 2 {
+				p = res[1].String
+			}
+			for _, r := range res {
+				if e != nil && r.Error != nil {
+					return fmt.Errorf("%w: %w", e, r.Error)
+				}
+			}
 			return e
 		})
 		if err == nil {
 			return path.Base(p), nil
 		}
-		if lock.Answered(err) {
+		if session.Answered(err) || session.Gone(err) || w.ctx.Err() != nil {
 			return "", err
-		}
-		if sessionGone(err) {
-			return "", fmt.Errorf("%w: %v", lock.ErrSessionExpired, err)
 		}
 		if err := w.pause(rc); err != nil {
 			return "", err
@@ -211,20 +258,73 @@ func (w *waiter) owned(dir, prefix string) ([]string, error) {
 	return mine, nil
 }
 
-// remove deletes p if it exists. It retries across connection losses (the
-// delete is idempotent) but not on the caller's deadline or context:
-// cleaning up must finish. It gives up after the session timeout T without
-// an answer: by then the server has expired the session, and the ephemeral
-// node with it.
-func (w *waiter) remove(p string) error {
-	cleanup, stop := newWaiter(context.Background(), w.sess, time.Now().Add(w.sess.Timeout()))
-	defer stop()
-	err := cleanup.do(func() error { return w.sess.Conn().Delete(p, -1) })
+// remove deletes the ephemeral node p if it exists. It retries across
+// connection losses (the delete is idempotent) but not on the caller's
+// deadline or context: cleaning up must finish while the run goes on. It
+// gives up without waiting once the session is over or T has passed since
+// the last answer (the server has expired the session, and p with it), and
+// it sends nothing while the link is down after the fence: the node goes
+// with the session.
+func remove(sess *session.Session, p string) error {
+	if sess.Err() != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sess.UntilExpiry())
+	defer cancel()
+	cleanup := &waiter{ctx: ctx, sess: sess}
+	err := cleanup.do(func() error { return sess.Conn().Delete(p, -1) })
 	switch {
-	case err == nil, errors.Is(err, zk.ErrNoNode), errors.Is(err, lock.ErrSessionExpired), errors.Is(err, ErrTimeout):
+	case err == nil, errors.Is(err, zk.ErrNoNode), session.Gone(err), ctx.Err() != nil:
 		return nil
 	}
 	return fmt.Errorf("lease: deleting %s: %w", p, err)
+}
+
+func (w *waiter) remove(p string) error { return remove(w.sess, p) }
+
+// awaitHead returns once no sibling in dir with a lower sequence number
+// than node is left (seq parses a sibling's sequence number). It watches
+// only its predecessor, the sibling with the next lower number: the queue
+// and the semaphore's mutex both wait this way (switchman 1.16,
+// Net::ZooKeeper::Lock). ErrLostPosition: node itself is gone.
+func (w *waiter) awaitHead(dir, node string, seq func(string) (int64, bool)) error {
+	mine, _ := seq(node)
+	for {
+		kids, err := w.children(dir)
+		if err != nil {
+			return fmt.Errorf("lease: reading %s: %w", dir, err)
+		}
+		found := false
+		pred, predSeq := "", int64(-1)
+		for _, k := range kids {
+			n, ok := seq(k)
+			switch {
+			case !ok:
+			case k == node:
+				found = true
+			case n < mine && n > predSeq:
+				pred, predSeq = k, n
+			}
+		}
+		if !found {
+			return fmt.Errorf("%w: %s", ErrLostPosition, dir+"/"+node)
+		}
+		if pred == "" {
+			return nil
+		}
+		rc := w.sess.Reconnected()
+		var ok bool
+		var ev <-chan zk.Event
+		if err := w.do(func() (e error) { ok, _, ev, e = w.sess.Conn().ExistsW(dir + "/" + pred); return e }); err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := w.watch(ev, rc); err != nil {
+			return err
+		}
+	}
 }
 
 // seqOf parses name = prefix + decimal sequence number.
@@ -257,8 +357,8 @@ func trailingSeq(name string) (int64, bool) {
 
 // WaitGone returns once the node p does not exist, watching it (no
 // polling). It returns ErrTimeout at the deadline (zero: none).
-func WaitGone(ctx context.Context, sess *lock.Session, p string, deadline time.Time) error {
-	w, stop := newWaiter(ctx, sess, deadline)
+func WaitGone(ctx context.Context, sess *session.Session, p string, deadline time.Time) error {
+	w, stop := newWaiter(ctx, sess, deadline, nil)
 	defer stop()
 	for {
 		rc := sess.Reconnected()

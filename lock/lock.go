@@ -1,6 +1,7 @@
 // Package lock holds cronguard's fleet-wide lock: an ephemeral znode at
-// <prefix>/locks/<name>, as switchman writes it, plus the session machinery
-// (heartbeat, fence watchdog) that tells when the lock may have been lost.
+// <prefix>/locks/<name>, as switchman writes it. The session it lives in
+// (package session) tells when the lock may have been lost to silence; the
+// lock's own Lost channel tells when its node went or changed hands.
 package lock
 
 import (
@@ -9,10 +10,20 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/cronguard/cronguard/session"
+)
+
+// Sentinel errors of the package; callers map them to exit codes.
+var (
+	ErrBusy        = errors.New("lock: busy")
+	ErrInvalidName = errors.New("lock: invalid lock name")
+	ErrLost        = errors.New("lock: lost")
 )
 
 // MaxNameLen is switchman's limit on lock names.
@@ -38,14 +49,18 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// Lock is a held lock. It is lost when its node is deleted or owned by
-// another session; such a loss is reported through the Session's Losses.
+// Lock is a held lock. Lost closes when its node is deleted, changes hands
+// or has its data changed by someone else; Err then says which.
 type Lock struct {
-	sess    *Session
+	sess    *session.Session
 	path    string
 	token   int64
 	version int32
 	events  <-chan zk.Event // set by the confirming read: one request fewer per run
+
+	lost     chan struct{}
+	lostOnce sync.Once
+	err      *session.Loss
 }
 
 // AcquireOption configures Acquire.
@@ -60,7 +75,8 @@ type acquireOpts struct {
 // WithWait waits up to d for a busy lock, watching its node.
 func WithWait(d time.Duration) AcquireOption { return func(o *acquireOpts) { o.wait = d } }
 
-// WithACL sets the ACL of the lock node (default: open, as switchman).
+// WithACL sets the ACL of the lock node and of the locks directory if it
+// must be created (default: open, as switchman).
 func WithACL(acl []zk.ACL) AcquireOption { return func(o *acquireOpts) { o.acl = acl } }
 
 // WithOnBusy is called with the holder's data each time the lock is found busy.
@@ -68,8 +84,10 @@ func WithOnBusy(f func(holder []byte)) AcquireOption { return func(o *acquireOpt
 
 // Acquire creates the ephemeral node p with data. It returns ErrBusy when the
 // node exists (whatever its data: a switchman holder counts) and the wait,
-// if any, ran out.
-func Acquire(ctx context.Context, s *Session, p string, data []byte, opts ...AcquireOption) (*Lock, error) {
+// if any, ran out. It is bounded by ctx (give it a deadline: while
+// ZooKeeper does not answer it waits for the session to come back), and
+// returns session.ErrUnreachable when ctx's deadline passed that way.
+func Acquire(ctx context.Context, s *session.Session, p string, data []byte, opts ...AcquireOption) (*Lock, error) {
 	o := acquireOpts{acl: zk.WorldACL(zk.PermAll)}
 	for _, f := range opts {
 		f(&o)
@@ -83,14 +101,15 @@ func Acquire(ctx context.Context, s *Session, p string, data []byte, opts ...Acq
 	conn := s.Conn()
 	madeParent := false
 	for {
-		var err error
-		if err = s.Do(func() error { _, e := conn.Create(p, data, zk.FlagEphemeral, o.acl); return e }); err == nil {
-			return s.confirm(p)
+		rc := s.Reconnected()
+		err := s.DoCtx(ctx, func() error { _, e := conn.Create(p, data, zk.FlagEphemeral, o.acl); return e })
+		if err == nil {
+			return confirm(ctx, s, p)
 		}
 		switch {
 		case errors.Is(err, zk.ErrNoNode) && !madeParent:
 			madeParent = true
-			if err := ensureParent(s, path.Dir(p)); err != nil {
+			if err := ensureParent(ctx, s, path.Dir(p), o.acl); err != nil {
 				return nil, err
 			}
 			continue
@@ -98,16 +117,22 @@ func Acquire(ctx context.Context, s *Session, p string, data []byte, opts ...Acq
 			var holder []byte
 			var st *zk.Stat
 			var watch <-chan zk.Event
-			err := s.Do(func() (e error) { holder, st, watch, e = conn.GetW(p); return e })
+			err := s.DoCtx(ctx, func() (e error) { holder, st, watch, e = conn.GetW(p); return e })
 			if errors.Is(err, zk.ErrNoNode) {
 				continue // released between our create and our read
+			}
+			if !session.Answered(err) {
+				if err := awaitSession(ctx, s, rc, deadline, err); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			if err != nil {
 				return nil, fmt.Errorf("lock: reading %s: %w", p, err)
 			}
 			if st.EphemeralOwner == s.ID() {
 				// An earlier create of ours went through although its answer was lost.
-				return s.confirm(p)
+				return confirm(ctx, s, p)
 			}
 			if o.onBusy != nil {
 				o.onBusy(holder)
@@ -117,17 +142,18 @@ func Acquire(ctx context.Context, s *Session, p string, data []byte, opts ...Acq
 			}
 			select {
 			case <-watch:
+			case <-rc: // the watch may be gone with the connection: look again
 			case <-deadline:
 				return nil, ErrBusy
 			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-s.Lost():
-				return nil, ErrSessionExpired
+				return nil, ctxErr(ctx)
+			case <-s.Done():
+				return nil, s.Err()
 			}
-		case !Answered(err):
+		case !session.Answered(err):
 			// The create may have happened: wait for the session to come
 			// back, then the loop's next create or read tells.
-			if err := s.awaitConnected(ctx, deadline); err != nil {
+			if err := awaitSession(ctx, s, rc, deadline, err); err != nil {
 				return nil, err
 			}
 		default:
@@ -136,27 +162,67 @@ func Acquire(ctx context.Context, s *Session, p string, data []byte, opts ...Acq
 	}
 }
 
+// ctxErr turns a passed deadline into "unreachable": Acquire only waits
+// that long while ZooKeeper does not answer.
+func ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: no answer while taking the lock", session.ErrUnreachable)
+	}
+	return ctx.Err()
+}
+
+// awaitSession waits, after a request got no answer (err), for the same
+// session to be back (rc), the lock's wait deadline, ctx or the session's end.
+func awaitSession(ctx context.Context, s *session.Session, rc <-chan struct{}, deadline <-chan time.Time, err error) error {
+	if session.Gone(err) {
+		return err
+	}
+	if s.Connected() {
+		return nil // back already, or the request failed for another reason: retry
+	}
+	select {
+	case <-rc:
+		return nil
+	case <-deadline:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctxErr(ctx)
+	case <-s.Done():
+		return s.Err()
+	}
+}
+
 // confirm reads the node we just created, proving it is ours, getting the
 // fencing token (czxid) and setting the watch that Watch starts from.
-func (s *Session) confirm(p string) (*Lock, error) {
+func confirm(ctx context.Context, s *session.Session, p string) (*Lock, error) {
 	var st *zk.Stat
 	var ok bool
 	var watch <-chan zk.Event
-	err := s.Do(func() (e error) { ok, st, watch, e = s.Conn().ExistsW(p); return e })
+	err := s.DoCtx(ctx, func() (e error) { ok, st, watch, e = s.Conn().ExistsW(p); return e })
 	if err != nil {
 		return nil, fmt.Errorf("lock: confirming %s: %w", p, err)
 	}
 	if !ok || st.EphemeralOwner != s.ID() {
 		return nil, fmt.Errorf("%w: %s vanished right after it was created", ErrLost, p)
 	}
-	return &Lock{sess: s, path: p, token: st.Czxid, version: st.Version, events: watch}, nil
+	return &Lock{sess: s, path: p, token: st.Czxid, version: st.Version, events: watch, lost: make(chan struct{})}, nil
 }
 
-func ensureParent(s *Session, dir string) error {
+// ensureParent creates the locks directory when it is missing. It checks
+// first: ZooKeeper checks CREATE permission on the parent before it reports
+// that a node exists, and the prefix is read-only for a worker under ACLs.
+func ensureParent(ctx context.Context, s *session.Session, dir string, acl []zk.ACL) error {
 	if dir == "/" || dir == "." {
 		return nil
 	}
-	err := s.Do(func() error { _, e := s.Conn().Create(dir, nil, 0, zk.WorldACL(zk.PermAll)); return e })
+	var ok bool
+	if err := s.DoCtx(ctx, func() (e error) { ok, _, e = s.Conn().Exists(dir); return e }); err != nil {
+		return fmt.Errorf("lock: reading %s: %w", dir, err)
+	}
+	if ok {
+		return nil
+	}
+	err := s.DoCtx(ctx, func() error { _, e := s.Conn().Create(dir, nil, 0, acl); return e })
 	if err == nil || errors.Is(err, zk.ErrNodeExists) {
 		return nil
 	}
@@ -167,29 +233,32 @@ func ensureParent(s *Session, dir string) error {
 	return fmt.Errorf("lock: creating %s: %w", dir, err)
 }
 
-func (s *Session) awaitConnected(ctx context.Context, deadline <-chan time.Time) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for s.Conn().State() != zk.StateHasSession {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			return ErrBusy
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.Lost():
-			return ErrSessionExpired
-		}
-	}
-	return nil
-}
-
 // Path is the lock node's path.
 func (l *Lock) Path() string { return l.path }
 
 // Token is the fencing token: the lock node's czxid, which grows with every
 // new holder.
 func (l *Lock) Token() int64 { return l.token }
+
+// Lost is closed once the lock is lost; Err says how.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// Err is nil while the lock is held, then the *session.Loss.
+func (l *Lock) Err() error {
+	select {
+	case <-l.lost:
+		return l.err
+	default:
+		return nil
+	}
+}
+
+func (l *Lock) lose(loss *session.Loss) {
+	l.lostOnce.Do(func() {
+		l.err = loss
+		close(l.lost)
+	})
+}
 
 // Watch starts watching the node until ctx ends: deletion, or a new owner,
 // is a loss with SIGKILL at once; a data change by anyone else is a loss
@@ -207,7 +276,7 @@ func (l *Lock) watch(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.Lost():
+			case <-s.Done():
 				return
 			case <-reconnected:
 				// Watches survive a reconnect, but verify the node at once.
@@ -219,25 +288,25 @@ func (l *Lock) watch(ctx context.Context) {
 		err := s.Do(func() (e error) { ok, st, ev, e = s.Conn().ExistsW(l.path); return e })
 		if err != nil {
 			ev = nil
-			if !Answered(err) {
+			if !session.Answered(err) {
 				select {
 				case <-ctx.Done():
 					return
-				case <-s.Lost():
+				case <-s.Done():
 					return
 				case <-reconnected:
 				}
 				continue
 			}
-			s.log.Error().Err(err).Str("path", l.path).Msg("cannot watch the lock node")
+			s.Logger().Error().Err(err).Str("path", l.path).Msg("cannot watch the lock node")
 			return
 		}
 		if !l.check(ok, st) {
 			return
 		}
 		if st.Version != l.version {
-			s.emit(Loss{Reason: ReasonLockLost, Detail: "the lock node's data was changed by someone else"})
-			l.version = st.Version
+			l.lose(&session.Loss{Reason: session.ReasonLockLost, Detail: "the lock node's data was changed by someone else"})
+			return
 		}
 	}
 }
@@ -245,13 +314,13 @@ func (l *Lock) watch(ctx context.Context) {
 // check reports a definite loss when the node is gone or not ours; it
 // returns whether the lock is still held.
 func (l *Lock) check(exists bool, st *zk.Stat) bool {
-	s := l.sess
 	switch {
 	case !exists:
-		s.LoseNow(ReasonLockLost, "the lock node was deleted")
+		l.lose(&session.Loss{Reason: session.ReasonLockLost, Detail: "the lock node was deleted", Now: true})
 		return false
-	case st.EphemeralOwner != s.ID():
-		s.LoseNow(ReasonLockLost, fmt.Sprintf("the lock node belongs to session %#x, not ours", st.EphemeralOwner))
+	case st.EphemeralOwner != l.sess.ID():
+		l.lose(&session.Loss{Reason: session.ReasonLockLost, Now: true,
+			Detail: fmt.Sprintf("the lock node belongs to session %#x, not ours", st.EphemeralOwner)})
 		return false
 	}
 	return true
@@ -271,9 +340,14 @@ func (l *Lock) Probe() bool {
 }
 
 // Release deletes the node if it is still ours. Call it only once the job
-// is confirmed dead.
+// is confirmed dead. While the link is down (or the fence fired) it does
+// nothing: the node goes with the session, and waiting for the link would
+// hold cron's process.
 func (l *Lock) Release() error {
 	s := l.sess
+	if !s.Connected() || s.Err() != nil {
+		return nil
+	}
 	var ok bool
 	var st *zk.Stat
 	err := s.Do(func() (e error) { ok, st, e = s.Conn().Exists(l.path); return e })

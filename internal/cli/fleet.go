@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cronguard/cronguard/config"
-	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 )
 
 // ExitRefused is the exit code of an operator command that refused to act:
@@ -32,7 +32,7 @@ func refused(format string, args ...any) error {
 // adminConn is an operator command's ZooKeeper connection.
 type adminConn struct {
 	st   *settings
-	sess *lock.Session
+	sess *session.Session
 	conn *zk.Conn
 }
 
@@ -50,12 +50,12 @@ func (g *globalOptions) dialAdmin(ctx context.Context) (*adminConn, error) {
 		return nil, err
 	}
 	l := st.local
-	opts := []lock.Option{lock.WithLogger(log),
-		lock.WithSessionTimeout(l.SessionTimeout), lock.WithConnectTimeout(l.ConnectTimeout)}
+	opts := []session.Option{session.WithLogger(log),
+		session.WithSessionTimeout(l.SessionTimeout), session.WithConnectTimeout(l.ConnectTimeout)}
 	if l.Auth != "" {
-		opts = append(opts, lock.WithAuth("digest", l.Auth))
+		opts = append(opts, session.WithAuth("digest", l.Auth))
 	}
-	sess, err := lock.Dial(ctx, l.Servers, opts...)
+	sess, err := session.Dial(ctx, l.Servers, opts...)
 	if err != nil {
 		return nil, err
 	}

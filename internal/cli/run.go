@@ -9,19 +9,18 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/cronguard/cronguard/config"
 	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 	"github.com/cronguard/cronguard/supervise"
 )
 
@@ -59,7 +58,11 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.command = args
 			o.killGraceSet = cmd.Flags().Changed("kill-grace")
-			return o.run(cmd.Context())
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return o.run(ctx)
 		},
 	}
 	f := cmd.Flags()
@@ -80,7 +83,9 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-// runEnv is everything one run needs once the options are resolved.
+// runEnv is everything one run needs once the options are resolved. Each
+// step of a run has a file: run_fleet.go (session, eligibility), run_lock.go,
+// run_lease.go, run_supervise.go (the job's life), runrecord.go.
 type runEnv struct {
 	o        *runOptions
 	st       *settings
@@ -95,12 +100,20 @@ type runEnv struct {
 	// waitStart is when the run began waiting for its lock: --wait bounds
 	// the lock and the leases together.
 	waitStart time.Time
+	signals   *runSignals
+
+	// sess is the run's session. A run that waits may replace it when it
+	// expires (a new session, a new place in the queues); a run that holds
+	// nothing replaces it to keep watching the fleet config.
+	sessMu sync.Mutex
+	sess   *session.Session
+	// fleetWatch fires when the fleet config changes after it was read.
+	fleetWatch <-chan zk.Event
 }
 
 func (o *runOptions) run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx, signals := withStopSignals(ctx)
+	defer signals.stop()
 	st, err := o.g.resolve()
 	if err != nil {
 		return err
@@ -111,7 +124,7 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer closeLog()
-	e := &runEnv{o: o, st: st, lockName: o.lockName, runID: newRunID(), grace: l.TerminationTimeout}
+	e := &runEnv{o: o, st: st, lockName: o.lockName, runID: newRunID(), grace: l.TerminationTimeout, signals: signals}
 	if o.killGraceSet {
 		e.grace = o.killGrace
 	}
@@ -152,38 +165,30 @@ func (e *runEnv) execute(ctx context.Context) error {
 		return &exitError{code: code, err: err}
 	}
 	if o.splay > 0 {
-		time.Sleep(splayDelay(e.lockName, o.splay))
+		t := time.NewTimer(splayDelay(e.lockName, o.splay))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return e.skipSignal()
+		}
 	}
 	return e.guardedRun(ctx, path)
 }
 
-func (e *runEnv) guardedRun(ctx context.Context, path string) error {
-	o, st, l := e.o, e.st, e.st.local
-	// Catch stop signals from the start: Go's default action would kill
-	// cronguard between taking the lock and starting the job, leaving the
-	// lock held until the session expires.
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(signals)
-	opts := []lock.Option{
-		lock.WithLogger(e.log), lock.WithSessionTimeout(l.SessionTimeout),
-		lock.WithConnectTimeout(l.ConnectTimeout), lock.WithFenceSlack(l.FenceSlack),
-	}
-	if l.Auth != "" {
-		opts = append(opts, lock.WithAuth("digest", l.Auth))
-	}
-	sess, err := lock.Dial(ctx, l.Servers, opts...)
-	if err != nil {
-		return err
-	}
-	// Closing the session is what releases the lock (its node is
-	// ephemeral); it runs only after the job is confirmed dead below.
-	defer sess.Close()
+// holdsNothing: a run without lock or leases has nothing a partition could
+// let another host take, so losing contact never stops its job.
+func (e *runEnv) holdsNothing() bool { return e.o.noLock && len(e.leases) == 0 }
 
-	fleetWatch, err := e.checkEligible(sess)
-	if err != nil {
+func (e *runEnv) guardedRun(ctx context.Context, path string) error {
+	o := e.o
+	if err := e.connect(ctx); err != nil {
 		return err
 	}
+	// Closing the session is what releases the lock and the leases (their
+	// nodes are ephemeral); it runs only after the job is confirmed dead
+	// below. On a dead link the nodes go when the session expires.
+	defer func() { e.session().Close() }()
 
 	// Start the job's shim now, waiting for the go: its start-up overlaps
 	// taking the lock. Until Go, an abort (lock busy, any error) ends it.
@@ -203,43 +208,36 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		}
 	}()
 
-	var lk *lock.Lock
-	if !o.noLock {
-		if lk, err = e.acquireLock(ctx, sess); err != nil {
-			return err
-		}
-	}
-	releaseLeases, err := e.acquireLeases(ctx, sess)
+	lk, err := e.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	// Leases, like the lock, go only once the job is confirmed dead.
-	defer releaseLeases()
+	sess := e.session()
+	// Eligibility at the moment of starting: a host unassigned while the
+	// run waited never starts the job.
+	if err := e.stillEligible(ctx); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return e.skipSignal()
+	}
+	if err := sess.Err(); err != nil && !e.holdsNothing() {
+		return fmt.Errorf("lost the right to run before starting: %w", err)
+	}
 
-	gctx, cancel := context.WithCancel(ctx)
+	gctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	probe := func() bool {
-		_, _, err := sess.Conn().Exists(st.root)
-		return err == nil
-	}
 	if lk != nil {
-		probe = lk.Probe
 		lk.Watch(gctx)
+		sess.Guard(gctx, lk.Probe)
+	} else if !e.holdsNothing() {
+		sess.Guard(gctx, func() bool {
+			return sess.Do(func() error { _, _, err := sess.Conn().Exists(e.st.root); return err }) == nil
+		})
 	}
-	sess.Guard(gctx, probe)
 	ineligible := make(chan string, 1)
 	if o.group != "" {
-		go e.watchFleet(gctx, sess, fleetWatch, ineligible)
-	}
-
-	select {
-	case loss := <-sess.Losses():
-		return fmt.Errorf("lost the right to run before starting: %s: %s", loss.Reason, loss.Detail)
-	case sig := <-signals:
-		s := sig.(syscall.Signal)
-		e.log.Info().Str("event", "skip").Str("reason", reasonSignal).Str("signal", s.String()).Msg("skip")
-		return exitCode(128 + int(s))
-	default:
+		go e.watchFleet(gctx, ineligible)
 	}
 
 	fence := ""
@@ -257,42 +255,15 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		Strs("command", o.command).Msg("start")
 	// Read the run record while the job runs: only the write is left for
 	// the end, one round trip fewer between the job's end and cron's.
-	record := prefetchRunRecord(sess, st.root, e.lockName)
+	record := prefetchRunRecord(sess, e.st.root, e.lockName)
 
-	stopReason := e.supervise(child, sess, ineligible, signals)
-	res := child.Result()
-	code := res.ExitCode
-	if stopReason == reasonTimeout {
-		code = ExitTimeout
-	}
-	ev := e.log.Info()
-	if res.Signal != 0 && stopReason == "" {
-		// Killed by someone else (the OOM killer, an operator): cron would
-		// mail nothing, so say it on stderr.
-		ev = e.log.Warn()
-	}
-	ev.Str("event", "finish").Int("exit", code).Dur("duration", res.Duration).
-		Int64("max_rss_kb", res.MaxRSSKB).Dur("user_cpu", res.UserCPU).Dur("sys_cpu", res.SysCPU).
-		Str("stop_reason", stopReason).Msg("finish")
-	entry := runEntry{Host: st.hostname, RunID: e.runID, Start: child.Started().UTC(),
-		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason}
-	e.recordRun(sess, entry, record)
-	e.writeMetrics(func(m *runMetrics) {
-		m.runs++
-		m.lastStart, m.lastEnd = unixSeconds(entry.Start), unixSeconds(entry.End)
-		m.lastDuration, m.lastExit = res.Duration.Seconds(), float64(code)
-		if code == 0 {
-			m.lastSuccess = m.lastEnd
-		}
-		if stopReason != "" {
-			m.stops[stopReason]++
-		}
-	})
-	return exitCode(code)
+	stopReason := e.supervise(child, sess, lk, ineligible)
+	return e.finish(child, stopReason, record)
 }
 
 // nodeACL is the ACL of nodes a run creates: open, as switchman's, unless
-// the host authenticates; then only its credential may change them.
+// the host authenticates; then only its credential (and the operator's,
+// which holds ADMIN on the tree) may change them, and everyone may read.
 func (e *runEnv) nodeACL() []zk.ACL {
 	if e.st.local.Auth == "" {
 		return zk.WorldACL(zk.PermAll)
@@ -314,6 +285,15 @@ func (e *runEnv) skip(reason string, fields func(*zerolog.Event) *zerolog.Event)
 	return exitCode(e.o.skipCode)
 }
 
+// skipSignal ends a run that got a stop signal before its job started: as
+// if the signal had killed it (128+N); nothing is left in ZooKeeper once
+// the session closes.
+func (e *runEnv) skipSignal() error {
+	sig := e.signals.received()
+	e.log.Info().Str("event", "skip").Str("reason", reasonSignal).Str("signal", sig.String()).Msg("skip")
+	return exitCode(128 + int(sig))
+}
+
 // writeMetrics updates the node_exporter textfile when metrics_dir is set;
 // a failure is logged and never changes the run's outcome.
 func (e *runEnv) writeMetrics(change func(*runMetrics)) {
@@ -323,154 +303,6 @@ func (e *runEnv) writeMetrics(change func(*runMetrics)) {
 	}
 	if err := updateMetrics(dir, e.lockName, e.o.group, change); err != nil {
 		e.log.Warn().Err(err).Msg("could not write metrics")
-	}
-}
-
-// recordRun writes the run record, bounded in time: after a partition the
-// write may hang until go-zookeeper gives up, and cron should not wait for
-// it. A failure is logged and never changes the exit code.
-func (e *runEnv) recordRun(sess *lock.Session, entry runEntry, prefetched <-chan recordRead) {
-	done := make(chan error, 1)
-	go func() {
-		done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory, e.nodeACL(), prefetched)
-	}()
-	bound := min(sess.Timeout()/3, 5*time.Second)
-	select {
-	case err := <-done:
-		if err != nil {
-			e.log.Warn().Err(err).Msg("could not write the run record")
-		}
-	case <-time.After(bound):
-		e.log.Warn().Dur("waited", bound).Msg("could not write the run record: ZooKeeper did not answer")
-	}
-}
-
-// supervise waits for the child and stops it when the right to run is
-// lost. It never calls ZooKeeper: a hung request must not delay a kill.
-func (e *runEnv) supervise(child *supervise.Child, sess *lock.Session, ineligible <-chan string, signals <-chan os.Signal) string {
-	stopReason := ""
-	stop := func(reason, detail string, first syscall.Signal, killBy time.Time) {
-		if stopReason == "" {
-			stopReason = reason
-			e.log.Warn().Str("event", "stop").Str("reason", reason).Str("detail", detail).Msg("stop")
-		}
-		child.Stop(first, killBy)
-	}
-	var timeout <-chan time.Time
-	if e.o.timeout > 0 {
-		t := time.NewTimer(e.o.timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	for {
-		select {
-		case <-child.Done():
-			return stopReason
-		case loss := <-sess.Losses():
-			if loss.Now {
-				stop(string(loss.Reason), loss.Detail, syscall.SIGKILL, time.Now())
-				continue
-			}
-			killBy := time.Now().Add(e.grace)
-			if !loss.KillBy.IsZero() && loss.KillBy.Before(killBy) {
-				killBy = loss.KillBy
-			}
-			stop(string(loss.Reason), loss.Detail, syscall.SIGTERM, killBy)
-		case why := <-ineligible:
-			stop(reasonIneligible, why, syscall.SIGTERM, time.Now().Add(e.grace))
-		case <-timeout:
-			stop(reasonTimeout, "--timeout "+e.o.timeout.String()+" passed", syscall.SIGTERM, time.Now().Add(e.grace))
-		case sig := <-signals:
-			s := sig.(syscall.Signal)
-			if child.Stopping() {
-				_ = child.Signal(s)
-			}
-			stop(reasonSignal, "cronguard got "+s.String(), s, time.Now().Add(e.grace))
-		}
-	}
-}
-
-// checkEligible reads the fleet config with a watch. It returns an error for
-// a missing prefix, an invalid config or an unknown group, and a skip when
-// this host is not in the group.
-func (e *runEnv) checkEligible(sess *lock.Session) (<-chan zk.Event, error) {
-	var data []byte
-	var watch <-chan zk.Event
-	prefix := e.st.root
-	err := sess.Do(func() (err error) { data, _, watch, err = sess.Conn().GetW(prefix); return err })
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, fmt.Errorf("prefix %s does not exist in ZooKeeper: create it with a fleet config", prefix)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading fleet config %s: %w", prefix, err)
-	}
-	if e.o.group == "" && len(e.leases) == 0 {
-		return watch, nil
-	}
-	fleet, err := config.ParseFleet(data)
-	if err != nil {
-		return nil, fmt.Errorf("fleet config in %s: %w", prefix, err)
-	}
-	if len(e.leases) > 0 {
-		if e.leaseOrdered, err = e.leaseOrder(fleet); err != nil {
-			return nil, err
-		}
-	}
-	if e.o.group == "" {
-		return watch, nil
-	}
-	ok, err := fleet.Eligible(e.o.group, e.st.hostname)
-	if err != nil {
-		return nil, fmt.Errorf("fleet config in %s: %w", prefix, err)
-	}
-	if !ok {
-		return nil, e.skip(reasonIneligible, nil)
-	}
-	return watch, nil
-}
-
-// watchFleet re-reads the fleet config on every change and reconnect, and
-// reports when this host is no longer eligible. An invalid config is logged
-// and ignored: a bad edit must not kill running jobs.
-func (e *runEnv) watchFleet(ctx context.Context, sess *lock.Session, watch <-chan zk.Event, out chan<- string) {
-	prefix := e.st.root
-	for {
-		reconnected := sess.Reconnected()
-		select {
-		case <-ctx.Done():
-			return
-		case <-sess.Lost():
-			return
-		case <-watch:
-		case <-reconnected:
-		}
-		var data []byte
-		err := sess.Do(func() (err error) { data, _, watch, err = sess.Conn().GetW(prefix); return err })
-		if err != nil {
-			watch = nil
-			if lock.Answered(err) {
-				e.log.Warn().Err(err).Msg("cannot re-read the fleet config; keeping the last one")
-			}
-			continue
-		}
-		fleet, err := config.ParseFleet(data)
-		if err != nil {
-			e.log.Warn().Err(err).Msg("fleet config is invalid; ignored, the job keeps running")
-			continue
-		}
-		ok, err := fleet.Eligible(e.o.group, e.st.hostname)
-		switch {
-		case errors.Is(err, config.ErrUnknownGroup):
-			out <- "group " + e.o.group + " was removed from the fleet config"
-			return
-		case err != nil:
-			e.log.Warn().Err(err).Msg("fleet config is invalid; ignored, the job keeps running")
-		case !ok:
-			out <- "host " + e.st.hostname + " is no longer in group " + e.o.group
-			return
-		default:
-			e.log.Debug().Msg("fleet config changed; still eligible")
-		}
 	}
 }
 

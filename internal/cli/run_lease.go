@@ -4,13 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +13,7 @@ import (
 	"github.com/cronguard/cronguard/config"
 	"github.com/cronguard/cronguard/lease"
 	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 )
 
 // leaseSpec is one --lease RES=COUNT:TOTAL, macros expanded and evaluated.
@@ -64,69 +60,57 @@ func (e *runEnv) parseLeases() error {
 // (watching the leases while it does not fit) and leaves the queue. The
 // wait is bounded by --wait when set (together with the wait for the
 // lock), else by resources_wait_timeout (0: no bound, as switchman). The
-// returned function gives the leases back.
-func (e *runEnv) acquireLeases(ctx context.Context, sess *lock.Session) (func(), error) {
+// leases are ephemeral nodes of the run's session: closing it, once the job
+// is confirmed dead, gives them back (on a dead link, its expiry does).
+func (e *runEnv) acquireLeases(ctx context.Context) error {
 	if len(e.leases) == 0 {
-		return func() {}, nil
+		return nil
 	}
+	sess := e.session()
 	order := e.leaseOrdered
-	deadline := e.leaseDeadline()
-	wctx, stopSignals := waitSignals(ctx)
-	defer stopSignals()
+	deadline, _ := e.waitDeadline()
 
 	// switchman: a task already queued for any of its resources skips.
 	for _, sp := range order {
 		q := lease.NewQueue(sess, e.st.root, sp.Resource)
-		queued, err := q.Queued(wctx, e.lockName)
+		queued, err := q.Queued(ctx, e.lockName)
 		if err != nil {
-			return nil, e.waitFailed(err, stopSignals)
+			return e.waitFailed(err)
 		}
 		if queued {
-			return nil, e.skipQueued(q.Dir())
+			return e.skipQueued(q.Dir())
 		}
 	}
 
-	var held []*lease.Lease
-	release := func() {
-		for _, l := range held {
-			if err := l.Release(); err != nil {
-				e.log.Warn().Err(err).Str("lease", l.Path()).Msg("could not release a lease; it goes with the session")
-			}
-		}
-		held = nil
-	}
 	data := e.lockData()
 	start := time.Now()
 	for _, sp := range order {
-		l, err := e.takeLease(wctx, sess, sp, data, deadline)
+		l, err := e.takeLease(ctx, sess, sp, data, deadline)
 		switch {
 		case err == nil:
-			held = append(held, l)
 			e.log.Debug().Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
 				Str("lease", l.Path()).Dur("waited", time.Since(start)).Msg("lease acquired")
 			continue
 		case errors.Is(err, lease.ErrAlreadyQueued):
-			release()
-			return nil, e.skipQueued(lease.QueuePath(e.st.root, sp.Resource))
+			return e.skipQueued(lease.QueuePath(e.st.root, sp.Resource))
 		case errors.Is(err, lease.ErrTimeout):
-			release()
-			return nil, e.skip(reasonLeaseBusy, func(ev *zerolog.Event) *zerolog.Event {
+			return e.skip(reasonLeaseBusy, func(ev *zerolog.Event) *zerolog.Event {
 				return ev.Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
 					Dur("waited", time.Since(start))
 			})
 		default:
-			release()
-			return nil, e.waitFailed(fmt.Errorf("lease %s: %w", sp.Resource, err), stopSignals)
+			return e.waitFailed(fmt.Errorf("lease %s: %w", sp.Resource, err))
 		}
 	}
-	return release, nil
+	return nil
 }
 
 // takeLease queues for one resource, waits for the head of the queue, takes
 // the lease and leaves the queue (at once, so that the next in line may
 // try while this run waits for its other resources).
-func (e *runEnv) takeLease(ctx context.Context, sess *lock.Session, sp leaseSpec, data []byte, deadline time.Time) (*lease.Lease, error) {
-	ticket, err := lease.NewQueue(sess, e.st.root, sp.Resource).Join(ctx, e.lockName, data)
+func (e *runEnv) takeLease(ctx context.Context, sess *session.Session, sp leaseSpec, data []byte, deadline time.Time) (*lease.Lease, error) {
+	acl := lease.WithACL(e.nodeACL())
+	ticket, err := lease.NewQueue(sess, e.st.root, sp.Resource, acl).Join(ctx, e.lockName, data)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +119,7 @@ func (e *runEnv) takeLease(ctx context.Context, sess *lock.Session, sp leaseSpec
 	if err := ticket.Wait(ctx, deadline); err != nil {
 		return nil, err
 	}
-	return lease.NewSemaphore(sess, e.st.root, sp.Resource).Acquire(ctx, sp.Count, sp.Total, data, deadline)
+	return lease.NewSemaphore(sess, e.st.root, sp.Resource, acl).Acquire(ctx, sp.Count, sp.Total, data, deadline)
 }
 
 // leaseOrder checks the leased resources against the fleet config's
@@ -163,49 +147,4 @@ func (e *runEnv) leaseOrder(fleet *config.Fleet) ([]leaseSpec, error) {
 	order := slices.Clone(e.leases)
 	slices.SortStableFunc(order, func(a, b leaseSpec) int { return pos[a.Resource] - pos[b.Resource] })
 	return order, nil
-}
-
-// leaseDeadline: --wait bounds the lock and the leases together, from the
-// moment the run began waiting for its lock; without --wait,
-// resources_wait_timeout bounds the leases (0: no bound).
-func (e *runEnv) leaseDeadline() time.Time {
-	if e.o.wait > 0 {
-		if !e.waitStart.IsZero() {
-			return e.waitStart.Add(e.o.wait)
-		}
-		return time.Now().Add(e.o.wait)
-	}
-	if d := e.st.local.ResourcesWaitTimeout; d > 0 {
-		return time.Now().Add(d)
-	}
-	return time.Time{}
-}
-
-// waitSignals lets a stop signal (SIGTERM, SIGINT, SIGHUP, SIGQUIT) end a
-// wait cleanly: the returned context is cancelled on one. stop ends the
-// signal handling (the run installs its own before the child starts) and
-// returns the signal received, 0 if none; it may be called more than once.
-func waitSignals(ctx context.Context) (context.Context, func() int) {
-	wctx, cancel := context.WithCancel(ctx)
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	var got atomic.Int32
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-ch:
-			got.Store(int32(s.(syscall.Signal)))
-			cancel()
-		case <-done:
-		}
-	}()
-	var once sync.Once
-	return wctx, func() int {
-		once.Do(func() {
-			signal.Stop(ch)
-			close(done)
-			cancel()
-		})
-		return int(got.Load())
-	}
 }

@@ -64,7 +64,7 @@ func TestParseLeases(t *testing.T) {
 	}
 }
 
-func TestLeaseDeadline(t *testing.T) {
+func TestWaitDeadline(t *testing.T) {
 	started := time.Now().Add(-2 * time.Second)
 	for _, tc := range []struct {
 		name    string
@@ -83,7 +83,8 @@ func TestLeaseDeadline(t *testing.T) {
 		e.o.wait = tc.wait
 		e.st.local.ResourcesWaitTimeout = tc.rwt
 		e.waitStart = tc.started
-		got := e.leaseDeadline()
+		e.leases = []leaseSpec{{arg: "mem=1:4"}}
+		got, _ := e.waitDeadline()
 		if tc.want == 0 {
 			if !got.IsZero() {
 				t.Errorf("%s: deadline %v, want none", tc.name, got)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/session"
 )
 
 // defaultRunsHistory is how many past runs a record keeps when the config
@@ -59,7 +59,7 @@ type recordRead struct {
 
 // prefetchRunRecord starts reading the record now; writeRunRecord uses the
 // result for its first compare-and-set.
-func prefetchRunRecord(sess *lock.Session, root, lockName string) <-chan recordRead {
+func prefetchRunRecord(sess *session.Session, root, lockName string) <-chan recordRead {
 	ch := make(chan recordRead, 1)
 	go func() {
 		var r recordRead
@@ -76,7 +76,7 @@ const recordAttempts = 5
 // writeRunRecord adds entry to the lock's record with compare-and-set, so
 // concurrent writers never lose each other's runs. Its failure is logged by
 // the caller and never changes the job's exit code.
-func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, keep int, acl []zk.ACL, prefetched <-chan recordRead) error {
+func writeRunRecord(sess *session.Session, root, lockName string, entry runEntry, keep int, acl []zk.ACL, prefetched <-chan recordRead) error {
 	if keep <= 0 {
 		keep = defaultRunsHistory
 	}
@@ -110,7 +110,7 @@ func writeRunRecord(sess *lock.Session, root, lockName string, entry runEntry, k
 			}
 			return err
 		case err != nil:
-			if !lock.Answered(err) {
+			if !session.Answered(err) {
 				return err // the connection is down; retrying would only wait
 			}
 			return fmt.Errorf("reading %s: %w", p, err)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package lock
+package session
 
 import "golang.org/x/sys/unix"
 

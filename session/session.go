@@ -1,4 +1,8 @@
-package lock
+// Package session is cronguard's ZooKeeper session: it knows the negotiated
+// timeout T and the send time of the last answered request, which the
+// fencing rule needs and go-zookeeper hides, and it has one Done channel
+// that closes when the session can no longer be trusted.
+package session
 
 import (
 	"context"
@@ -17,38 +21,18 @@ import (
 
 // Sentinel errors of the package; callers map them to exit codes.
 var (
-	ErrUnreachable    = errors.New("lock: ZooKeeper unreachable")
-	ErrBusy           = errors.New("lock: busy")
-	ErrInvalidName    = errors.New("lock: invalid lock name")
-	ErrSessionExpired = errors.New("lock: session expired")
-	ErrLost           = errors.New("lock: lost")
+	ErrUnreachable = errors.New("session: ZooKeeper unreachable")
+	ErrExpired     = errors.New("session: expired")
+	ErrClosed      = errors.New("session: closed")
 )
 
-// Reason says why the right to run was lost; the values are the contract's
-// `stop` reasons.
-type Reason string
-
-// Stop reasons raised by this package.
-const (
-	ReasonFence          Reason = "fence"
-	ReasonSessionExpired Reason = "session_expired"
-	ReasonLockLost       Reason = "lock_lost"
-)
-
-// Loss tells the supervisor that the job must stop.
-type Loss struct {
-	Reason Reason
-	Detail string
-	// Now asks for SIGKILL at once: someone else may already hold the lock.
-	Now bool
-	// KillBy is the latest moment for SIGKILL; zero means the caller's own
-	// grace applies.
-	KillBy time.Time
-}
-
-// Session is one ZooKeeper session whose health cronguard can reason about:
-// it knows the negotiated timeout T and the send time s of the last request
-// the server answered, which the fencing rule needs and go-zookeeper hides.
+// Session is one ZooKeeper session.
+//
+// Done closes when the session gives no right to run any more: it expired,
+// ZooKeeper replaced it, it was closed, or (while Guard runs) the fence
+// alarm fired; Err says which. Once it expired, was replaced or was closed,
+// every request fails at once and the connection is closed, so no request
+// can reach the new session go-zookeeper would otherwise open silently.
 type Session struct {
 	conn *zk.Conn
 	log  zerolog.Logger
@@ -70,12 +54,11 @@ type Session struct {
 	reconnMu    sync.Mutex
 	reconnected chan struct{} // closed and replaced when the same session comes back
 
-	losses   chan Loss
-	hardLost atomic.Bool
-	hardCh   chan struct{}
-	hardOnce sync.Once
-	fenced   atomic.Bool
-	closed   atomic.Bool // after Close, events are ours and not news
+	done     chan struct{}
+	doneOnce sync.Once
+	err      atomic.Pointer[error]
+	ended    atomic.Bool // expired, replaced or closed: requests fail fast
+	closing  atomic.Bool // Close was called: events are ours and not news
 }
 
 type authCred struct {
@@ -95,7 +78,8 @@ func WithSessionTimeout(d time.Duration) Option {
 	return func(s *Session) { s.requested = d }
 }
 
-// WithConnectTimeout bounds how long Dial waits for a session.
+// WithConnectTimeout bounds how long Dial waits for a session, over all
+// servers.
 func WithConnectTimeout(d time.Duration) Option {
 	return func(s *Session) { s.connectTimeout = d }
 }
@@ -119,8 +103,7 @@ func Dial(ctx context.Context, servers []string, opts ...Option) (*Session, erro
 		connectTimeout: 5 * time.Second,
 		ready:          make(chan struct{}),
 		reconnected:    make(chan struct{}),
-		losses:         make(chan Loss, 8),
-		hardCh:         make(chan struct{}),
+		done:           make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -142,15 +125,15 @@ func Dial(ctx context.Context, servers []string, opts ...Option) (*Session, erro
 	select {
 	case <-s.ready:
 	case <-timer.C:
-		go conn.Close() // nothing to close on the server; don't wait for it
+		s.abandon()
 		return nil, fmt.Errorf("%w: no session with %s within %v", ErrUnreachable, strings.Join(servers, ","), s.connectTimeout)
 	case <-ctx.Done():
-		go conn.Close()
-		return nil, fmt.Errorf("%w: %v", ErrUnreachable, ctx.Err())
+		s.abandon()
+		return nil, fmt.Errorf("%w: %w", ErrUnreachable, ctx.Err())
 	}
 	for _, a := range s.auth {
 		if err := conn.AddAuth(a.scheme, a.auth); err != nil {
-			conn.Close()
+			s.Close()
 			return nil, fmt.Errorf("%w: authentication (%s) failed: %v", ErrUnreachable, a.scheme, err)
 		}
 	}
@@ -158,14 +141,23 @@ func Dial(ctx context.Context, servers []string, opts ...Option) (*Session, erro
 	if t < s.requested {
 		s.log.Debug().Dur("requested", s.requested).Dur("negotiated", t).Msg("ZooKeeper shortened the session timeout")
 	}
-	if s.slack() >= t*2/3 {
-		s.log.Warn().Dur("session_timeout", t).Dur("fence_slack", s.slack()).
+	if s.Fence().TooShort() {
+		s.log.Warn().Dur("session_timeout", t).Dur("fence_slack", s.Fence().SlackOrDefault()).
 			Msg("session timeout too short for the fence slack: a partitioned job gets no grace before SIGKILL")
 	}
 	return s, nil
 }
 
-// Conn is the underlying connection, for requests.
+// abandon gives up a connection that never got a session: nothing to close
+// on the server, so don't wait for it.
+func (s *Session) abandon() {
+	s.closing.Store(true)
+	s.end(ErrClosed)
+	go s.conn.Close()
+}
+
+// Conn is the underlying connection. Prefer Do, which fails fast once the
+// session ended and keeps the fence's clock.
 func (s *Session) Conn() *zk.Conn { return s.conn }
 
 // ID is the session id we started with.
@@ -179,11 +171,28 @@ func (s *Session) Timeout() time.Duration {
 	return s.requested
 }
 
-func (s *Session) slack() time.Duration {
-	if s.fenceSlack > 0 {
-		return s.fenceSlack
+// ConnectTimeout is the bound on connecting that Dial was given.
+func (s *Session) ConnectTimeout() time.Duration { return s.connectTimeout }
+
+// Fence is this session's fencing rule.
+func (s *Session) Fence() Fence { return Fence{Timeout: s.Timeout(), Slack: s.fenceSlack} }
+
+// Done is closed once the session gives no right to run: see Session.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err is nil until Done is closed; then why: a *Loss (expiry, replacement,
+// fence) or ErrClosed.
+func (s *Session) Err() error {
+	if p := s.err.Load(); p != nil {
+		return *p
 	}
-	return s.Timeout() / 3
+	return nil
+}
+
+// Connected reports whether requests can be answered now: the session is
+// alive and the connection up.
+func (s *Session) Connected() bool {
+	return !s.ended.Load() && s.conn.State() == zk.StateHasSession
 }
 
 // Reconnected returns a channel that is closed the next time the connection
@@ -195,16 +204,9 @@ func (s *Session) Reconnected() <-chan struct{} {
 	return s.reconnected
 }
 
-// Losses delivers reasons to stop the job. It never blocks the sender; at
-// most a handful of losses are ever sent.
-func (s *Session) Losses() <-chan Loss { return s.losses }
-
-// Lost is closed once the session is gone for good (expired, replaced).
-func (s *Session) Lost() <-chan struct{} { return s.hardCh }
-
-// Touch records that the server answered a request sent at sentAt
+// touch records that the server answered a request sent at sentAt
 // (CLOCK_BOOTTIME ns). Only answers prove the session is alive.
-func (s *Session) Touch(sentAt int64) {
+func (s *Session) touch(sentAt int64) {
 	for {
 		old := s.lastAnswer.Load()
 		if sentAt <= old || s.lastAnswer.CompareAndSwap(old, sentAt) {
@@ -224,51 +226,98 @@ func Answered(err error) bool {
 		return true
 	case errors.Is(err, zk.ErrConnectionClosed), errors.Is(err, zk.ErrNoServer),
 		errors.Is(err, zk.ErrClosing), errors.Is(err, zk.ErrSessionExpired),
-		errors.Is(err, zk.ErrSessionMoved):
+		errors.Is(err, zk.ErrSessionMoved), errors.Is(err, ErrExpired),
+		errors.Is(err, ErrClosed), errors.Is(err, context.Canceled),
+		errors.Is(err, context.DeadlineExceeded):
 		return false
 	}
 	var netErr net.Error
 	return !errors.As(err, &netErr)
 }
 
+// Gone reports an error that means the session is over for good.
+func Gone(err error) bool {
+	return errors.Is(err, ErrExpired) || errors.Is(err, ErrClosed) ||
+		errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrClosing)
+}
+
 // Do runs one request and records its send time when the server answered.
+// Once the session ended it fails at once with the reason.
 func (s *Session) Do(req func() error) error {
+	if s.ended.Load() {
+		return s.endErr()
+	}
 	sent := bootNow()
 	err := req()
 	if Answered(err) {
-		s.Touch(sent)
+		s.touch(sent)
+	} else if s.ended.Load() {
+		return s.endErr()
 	}
 	return err
 }
 
+// DoCtx is Do that returns when ctx ends even while the request hangs (a
+// go-zookeeper request takes no context and waits for the connection). An
+// abandoned request may still take effect later; whatever it creates is
+// ephemeral and goes with the session.
+func (s *Session) DoCtx(ctx context.Context, req func() error) error {
+	if ctx.Done() == nil {
+		return s.Do(req)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res := make(chan error, 1)
+	go func() { res <- s.Do(req) }()
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Session) endErr() error {
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
+}
+
 // Close ends the session; its ephemeral nodes go with it.
 func (s *Session) Close() {
-	s.closed.Store(true)
+	s.closing.Store(true)
+	s.ended.Store(true)
+	s.end(ErrClosed)
 	if s.conn.State() == zk.StateHasSession {
 		s.conn.Close()
 		return
 	}
+	go s.conn.Close() // the link is down: the close would wait for nothing
+}
+
+// end closes Done with err, the first time.
+func (s *Session) end(err error) {
+	s.doneOnce.Do(func() {
+		s.err.Store(&err)
+		close(s.done)
+	})
+}
+
+// expire ends a session that is gone for good. It runs in go-zookeeper's
+// event callback, before the library reconnects: from here on the dialer
+// refuses and requests fail fast, so nothing reaches a new session.
+func (s *Session) expire(detail string) {
+	if s.ended.Swap(true) {
+		return
+	}
+	s.end(&Loss{Reason: ReasonSessionExpired, Detail: detail, Now: true})
 	go s.conn.Close()
 }
 
-func (s *Session) emit(l Loss) {
-	if l.Now {
-		s.hardOnce.Do(func() { s.hardLost.Store(true); close(s.hardCh) })
-	}
-	select {
-	case s.losses <- l:
-	default:
-		s.log.Error().Str("reason", string(l.Reason)).Msg("loss channel full; dropping a loss event")
-	}
-}
-
-// LoseNow reports a definite loss (the lock node is gone or not ours).
-func (s *Session) LoseNow(reason Reason, detail string) {
-	s.emit(Loss{Reason: reason, Detail: detail, Now: true})
-}
-
 func (s *Session) onEvent(ev zk.Event) {
-	if ev.Type != zk.EventSession || s.closed.Load() {
+	if ev.Type != zk.EventSession || s.closing.Load() {
 		return
 	}
 	switch ev.State {
@@ -287,7 +336,7 @@ func (s *Session) onEvent(ev zk.Event) {
 		case id != s.id.Load():
 			s.log.Warn().Str("event", "zk").Str("state", "new_session").
 				Str("session", fmt.Sprintf("%#x", id)).Msg("zk")
-			s.emit(Loss{Reason: ReasonSessionExpired, Detail: "ZooKeeper opened a new session: the old one expired", Now: true})
+			s.expire("ZooKeeper opened a new session: the old one expired")
 		default:
 			s.log.Info().Str("event", "zk").Str("state", "reconnected").Str("server", ev.Server).Msg("zk")
 			s.reconnMu.Lock()
@@ -298,7 +347,7 @@ func (s *Session) onEvent(ev zk.Event) {
 	case zk.StateExpired:
 		s.log.Warn().Str("event", "zk").Str("state", "expired").Msg("zk")
 		if s.id.Load() != 0 {
-			s.emit(Loss{Reason: ReasonSessionExpired, Detail: "ZooKeeper session expired", Now: true})
+			s.expire("ZooKeeper session expired")
 		}
 	case zk.StateDisconnected:
 		if s.id.Load() != 0 {
@@ -311,89 +360,111 @@ func (s *Session) onEvent(ev zk.Event) {
 
 // Guard starts the fencing machinery for a running job: a heartbeat that
 // keeps s fresh (probe sends one request and reports whether the server
-// answered) and a watchdog that raises a fence Loss at s + T/3. The watchdog
-// never calls ZooKeeper, so a hung request cannot delay it.
+// answered) and a watchdog that ends the session with a fence Loss at
+// s + T/3. The watchdog never calls ZooKeeper, so a hung request cannot
+// delay it.
 func (s *Session) Guard(ctx context.Context, probe func() bool) {
 	go s.heartbeat(ctx, probe)
-	go s.watchdog(ctx)
+	go func() {
+		if loss := watchFence(ctx, s.done, s.Fence, s.LastAnswer, bootNow, sleepBoot); loss != nil {
+			s.log.Warn().Str("event", "zk").Str("state", "fence").
+				Dur("session_timeout", s.Timeout()).Msg("no answer from ZooKeeper for T/3: the lock may be lost")
+			s.end(loss) // once stopping has begun it always finishes
+		}
+	}()
 }
 
-// heartbeatDivisor gives the heartbeat period T/10: s is then at most about
-// T/10 old on a healthy link, far from the T/3 alarm, at ~10 small requests
-// per session timeout.
-const heartbeatDivisor = 10
-
 func (s *Session) heartbeat(ctx context.Context, probe func() bool) {
-	period := s.Timeout() / heartbeatDivisor
-	ticker := time.NewTicker(period)
+	ticker := time.NewTicker(s.Fence().HeartbeatPeriod())
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.hardCh:
+		case <-s.done:
 			return
 		case <-ticker.C:
 		}
 		sent := bootNow()
 		if probe() {
-			s.Touch(sent)
+			s.touch(sent)
 		}
 	}
 }
 
-func (s *Session) watchdog(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+// watchFence returns the fence Loss once now passes AlarmAt(last()), or nil
+// when ctx or done ends first. Its clock is passed in so that tests can
+// drive it.
+func watchFence(ctx context.Context, done <-chan struct{}, fence func() Fence, last, now func() int64,
+	sleep func(ctx context.Context, done <-chan struct{}, d time.Duration) bool) *Loss {
 	for {
-		t := s.Timeout()
-		last := s.LastAnswer()
-		alarmAt := last + int64(t/3)
-		wait := untilBoot(alarmAt)
+		f := fence()
+		l := last()
+		wait := time.Duration(f.AlarmAt(l) - now())
 		if wait <= 0 {
-			killBy := last + int64(t-s.slack())
-			s.fenced.Store(true)
-			s.log.Warn().Str("event", "zk").Str("state", "fence").
-				Dur("silence", time.Duration(bootNow()-last)).Dur("session_timeout", t).
-				Msg("no answer from ZooKeeper for T/3: the lock may be lost")
-			s.emit(Loss{Reason: ReasonFence, Detail: fmt.Sprintf("no answer from ZooKeeper for %v (T=%v)", time.Duration(bootNow()-last).Round(time.Millisecond), t), KillBy: bootToTime(killBy)})
-			return // once stopping has begun it always finishes
+			return f.loss(l, now())
 		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.hardCh:
-			return
-		case <-timer.C:
+		if !sleep(ctx, done, wait) {
+			return nil
 		}
 	}
 }
 
-// Fenced reports whether the fence alarm has fired.
-func (s *Session) Fenced() bool { return s.fenced.Load() }
+// sleepBoot sleeps d unless ctx or done ends first.
+func sleepBoot(ctx context.Context, done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-done:
+		return false
+	case <-t.C:
+		return true
+	}
+}
 
 // dial wraps each connection so that the connect response (session id and
-// negotiated timeout) can be read, and caps deadlines: go-zookeeper lets the
-// handshake wait 10 x its read timeout, which can outlast the session itself.
+// negotiated timeout) can be read, and bounds the time each server gets.
+// It refuses once the session ended: go-zookeeper would open a new session,
+// and whatever request it then sent would run in a session that is not ours.
 func (s *Session) dial(network, address string, timeout time.Duration) (net.Conn, error) {
-	if timeout <= 0 || timeout > s.connectTimeout {
-		timeout = s.connectTimeout
+	if s.ended.Load() {
+		return nil, fmt.Errorf("%w: not reconnecting", s.endErr())
+	}
+	budget := s.perServerBudget()
+	if timeout <= 0 || timeout > budget {
+		timeout = budget
 	}
 	c, err := net.DialTimeout(network, address, timeout)
 	if err != nil {
 		return nil, err
 	}
-	return &sniffConn{Conn: c, s: s}, nil
+	return &sniffConn{Conn: c, s: s, handshakeBy: time.Now().Add(budget)}, nil
+}
+
+// minServerBudget keeps a per-server budget from shrinking below what a
+// loopback or LAN handshake needs, however many servers are listed.
+const minServerBudget = 200 * time.Millisecond
+
+// perServerBudget is the time one server gets to connect and answer the
+// handshake: the connect timeout shared by all listed servers, so that a
+// hung (frozen) first server leaves time for the others.
+func (s *Session) perServerBudget() time.Duration {
+	n := max(len(s.servers), 1)
+	return max(s.connectTimeout/time.Duration(n), minServerBudget)
 }
 
 // sniffConn reads the first 20 bytes the server sends (length, protocol
-// version, timeout, session id) and caps read and write deadlines at 2T/3.
+// version, timeout, session id), caps the handshake's deadlines at the
+// per-server budget (go-zookeeper lets it wait 10 x its read timeout), and
+// caps later deadlines at 2T/3.
 type sniffConn struct {
 	net.Conn
-	s    *Session
-	head [20]byte
-	got  int
+	s           *Session
+	handshakeBy time.Time
+	head        [20]byte
+	got         int
 }
 
 func (c *sniffConn) Read(p []byte) (int, error) {
@@ -415,6 +486,9 @@ func (c *sniffConn) capDeadline(t time.Time) time.Time {
 		return t
 	}
 	limit := time.Now().Add(c.s.Timeout() * 2 / 3)
+	if c.got < len(c.head) {
+		limit = c.handshakeBy
+	}
 	if t.After(limit) {
 		return limit
 	}
@@ -422,6 +496,9 @@ func (c *sniffConn) capDeadline(t time.Time) time.Time {
 }
 
 func (c *sniffConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() && c.got < len(c.head) {
+		t = c.handshakeBy // go-zookeeper clears it before the rest of the response
+	}
 	return c.Conn.SetReadDeadline(c.capDeadline(t))
 }
 
@@ -434,7 +511,17 @@ func (c *sniffConn) SetWriteDeadline(t time.Time) error {
 type zkLogger struct{ s *Session }
 
 func (l zkLogger) Printf(format string, args ...any) {
-	if !l.s.closed.Load() {
+	if !l.s.closing.Load() {
 		l.s.log.Debug().Str("event", "zk").Msgf(format, args...)
 	}
+}
+
+// Logger is the session's logger, for the packages that work in it.
+func (s *Session) Logger() *zerolog.Logger { return &s.log }
+
+// UntilExpiry is how long the server may still keep the session without
+// hearing from us: T after the last answered request. Past it, whatever
+// the session holds is gone or going; 0 once it has passed.
+func (s *Session) UntilExpiry() time.Duration {
+	return max(untilBoot(s.LastAnswer()+int64(s.Timeout())), 0)
 }

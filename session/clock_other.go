@@ -1,6 +1,6 @@
 //go:build !linux
 
-package lock
+package session
 
 // bootNow falls back to the monotonic clock where CLOCK_BOOTTIME is missing;
 // such a clock stops during suspend, which the README lists as a limit.

@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/rs/zerolog"
+
+	"github.com/cronguard/cronguard/config"
+	"github.com/cronguard/cronguard/session"
+)
+
+// dial opens a session with the local config's settings.
+func (e *runEnv) dial(ctx context.Context) (*session.Session, error) {
+	l := e.st.local
+	opts := []session.Option{
+		session.WithLogger(e.log), session.WithSessionTimeout(l.SessionTimeout),
+		session.WithConnectTimeout(l.ConnectTimeout), session.WithFenceSlack(l.FenceSlack),
+	}
+	if l.Auth != "" {
+		opts = append(opts, session.WithAuth("digest", l.Auth))
+	}
+	return session.Dial(ctx, l.Servers, opts...)
+}
+
+// connect opens the run's session and reads the fleet config (checkEligible).
+func (e *runEnv) connect(ctx context.Context) error {
+	sess, err := e.dial(ctx)
+	if err != nil {
+		if ctx.Err() != nil && e.signals.received() != 0 {
+			return e.skipSignal()
+		}
+		return err
+	}
+	e.setSession(sess)
+	return e.checkEligible(sess)
+}
+
+// reconnect replaces an expired session: close it, open a new one, read
+// the fleet config again (the host may have been unassigned meanwhile).
+func (e *runEnv) reconnect(ctx context.Context) error {
+	e.session().Close()
+	return e.connect(ctx)
+}
+
+func (e *runEnv) session() *session.Session {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	return e.sess
+}
+
+func (e *runEnv) setSession(s *session.Session) {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	e.sess = s
+}
+
+// checkEligible reads the fleet config with a watch (kept in fleetWatch). It
+// returns an error for a missing prefix, an invalid config or an unknown
+// group, and a skip when this host is not in the group.
+func (e *runEnv) checkEligible(sess *session.Session) error {
+	var data []byte
+	var watch <-chan zk.Event
+	prefix := e.st.root
+	err := sess.Do(func() (err error) { data, _, watch, err = sess.Conn().GetW(prefix); return err })
+	if errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("prefix %s does not exist in ZooKeeper: create it with a fleet config", prefix)
+	}
+	if err != nil {
+		return fmt.Errorf("reading fleet config %s: %w", prefix, err)
+	}
+	e.fleetWatch = watch
+	if e.o.group == "" && len(e.leases) == 0 {
+		return nil
+	}
+	fleet, err := config.ParseFleet(data)
+	if err != nil {
+		return fmt.Errorf("fleet config in %s: %w", prefix, err)
+	}
+	if len(e.leases) > 0 {
+		if e.leaseOrdered, err = e.leaseOrder(fleet); err != nil {
+			return err
+		}
+	}
+	if e.o.group == "" {
+		return nil
+	}
+	ok, err := fleet.Eligible(e.o.group, e.st.hostname)
+	if err != nil {
+		return fmt.Errorf("fleet config in %s: %w", prefix, err)
+	}
+	if !ok {
+		return e.skip(reasonIneligible, nil)
+	}
+	return nil
+}
+
+// stillEligible is the check at the moment the job would start. The watch
+// set when the config was read fires before the answer to any later request
+// of ours arrives (ZooKeeper orders a watch event before the data change is
+// visible to its client), so a config that changed while the run waited is
+// seen here without a request; only then is it read again.
+func (e *runEnv) stillEligible(ctx context.Context) error {
+	if e.o.group == "" {
+		return nil
+	}
+	select {
+	case <-e.fleetWatch:
+	default:
+		return nil
+	}
+	sess := e.session()
+	var data []byte
+	var watch <-chan zk.Event
+	err := sess.DoCtx(ctx, func() (err error) { data, _, watch, err = sess.Conn().GetW(e.st.root); return err })
+	if err != nil {
+		return fmt.Errorf("reading fleet config %s: %w", e.st.root, err)
+	}
+	e.fleetWatch = watch
+	why, ok := e.eligibleIn(data)
+	if !ok {
+		return e.skip(reasonIneligible, func(ev *zerolog.Event) *zerolog.Event { return ev.Str("detail", why) })
+	}
+	return nil
+}
+
+// eligibleIn judges a fleet config read while the run goes on: an invalid
+// config is logged and ignored (a bad edit must not stop jobs); a removed
+// group or a host taken out of it is not eligible, with why.
+func (e *runEnv) eligibleIn(data []byte) (why string, ok bool) {
+	fleet, err := config.ParseFleet(data)
+	if err != nil {
+		e.log.Warn().Err(err).Msg("fleet config is invalid; ignored, the job keeps running")
+		return "", true
+	}
+	eligible, err := fleet.Eligible(e.o.group, e.st.hostname)
+	switch {
+	case errors.Is(err, config.ErrUnknownGroup):
+		return "group " + e.o.group + " was removed from the fleet config", false
+	case err != nil:
+		e.log.Warn().Err(err).Msg("fleet config is invalid; ignored, the job keeps running")
+	case !eligible:
+		return "host " + e.st.hostname + " is no longer in group " + e.o.group, false
+	}
+	return "", true
+}
+
+// watchFleet re-reads the fleet config on every change and reconnect, and
+// reports when this host is no longer eligible. A run that holds nothing
+// outlives its session: when it expires, a new one is opened (retried
+// until ctx ends) and the config read again.
+func (e *runEnv) watchFleet(ctx context.Context, out chan<- string) {
+	sess := e.session()
+	watch := e.fleetWatch
+	for {
+		reconnected := sess.Reconnected()
+		select {
+		case <-ctx.Done():
+			return
+		case <-sess.Done():
+			if !e.holdsNothing() {
+				return // the supervisor stops the job
+			}
+			if sess = e.redialForWatch(ctx); sess == nil {
+				return
+			}
+			watch = nil
+		case <-watch:
+		case <-reconnected:
+		}
+		var data []byte
+		err := sess.Do(func() (err error) { data, _, watch, err = sess.Conn().GetW(e.st.root); return err })
+		if err != nil {
+			watch = nil
+			if session.Answered(err) {
+				e.log.Warn().Err(err).Msg("cannot re-read the fleet config; keeping the last one")
+			}
+			continue
+		}
+		if why, ok := e.eligibleIn(data); !ok {
+			out <- why
+			return
+		}
+		e.log.Debug().Msg("fleet config read; still eligible")
+	}
+}
+
+// redialRetry paces new sessions while ZooKeeper cannot be reached; each
+// attempt is already bounded by connect_timeout.
+const redialRetry = time.Second
+
+// redialForWatch replaces the expired session of a run that holds nothing,
+// retrying until ctx ends (nil then).
+func (e *runEnv) redialForWatch(ctx context.Context) *session.Session {
+	old := e.session()
+	e.log.Info().Str("event", "zk").Msg("session expired; the job holds nothing and keeps running: opening a new session to watch the fleet config")
+	for {
+		s, err := e.dial(ctx)
+		if err == nil {
+			old.Close()
+			e.setSession(s)
+			return s
+		}
+		t := time.NewTimer(redialRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
