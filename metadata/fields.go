@@ -37,7 +37,10 @@ func lazyRE(pattern string) func() *regexp.Regexp {
 
 const maxUserLen = 32
 
-// checkChars refuses what a one-line cron.d entry cannot hold.
+// checkChars refuses what a one-line cron.d entry cannot hold: a newline or
+// carriage return, and every other control character (and invalid UTF-8)
+// but the tab, which is whitespace here as it is to cron and to sh (values
+// are split on it or quoted with it, never written raw into a line break).
 func checkChars(v string) string {
 	for _, r := range v {
 		switch {
@@ -49,6 +52,19 @@ func checkChars(v string) string {
 		}
 	}
 	return ""
+}
+
+// badNameChar returns the first control or invalid character of a file
+// name (tab included: no script needs one), or -1. The name is written
+// into the cron.d file, in comments and in the command, where a newline
+// would start a cron line of the name's choosing.
+func badNameChar(name string) rune {
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return r
+		}
+	}
+	return -1
 }
 
 // setField validates one key's value and stores it in e; it returns the

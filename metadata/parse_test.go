@@ -201,3 +201,53 @@ func TestCollectErrors(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 }
+
+// TestControlCharacters: a file name or a value holding a line break or any
+// other control character never reaches a cron.d file.
+func TestControlCharacters(t *testing.T) {
+	good := block("package: p", "time: @daily", "lock: fixed")
+	for _, tc := range []struct{ name, file, in, want string }{
+		{"newline in the file name", "dir/ok\n* * * * * root touch PWNED\n.sh", good,
+			`"dir/ok\n* * * * * root touch PWNED\n.sh": file name contains a control character ('\n'): a cron.d line cannot hold it; rename the file`},
+		{"newline in a directory name", "a\nb/job.sh", good,
+			`"a\nb/job.sh": file name contains a control character ('\n'): a cron.d line cannot hold it; rename the file`},
+		{"carriage return in the file name", "ok\r.sh", good,
+			`"ok\r.sh": file name contains a control character ('\r'): a cron.d line cannot hold it; rename the file`},
+		{"escape in the file name", "ok\x1b.sh", good,
+			`"ok\x1b.sh": file name contains a control character ('\x1b'): a cron.d line cannot hold it; rename the file`},
+		{"tab in the file name", "ok\t.sh", good,
+			`"ok\t.sh": file name contains a control character ('\t'): a cron.d line cannot hold it; rename the file`},
+		{"invalid UTF-8 in the file name", "ok\xff.sh", good,
+			`"ok\xff.sh": file name contains a control character ('�'): a cron.d line cannot hold it; rename the file`},
+		{"carriage return in params", "job.sh", block("package: p", "time: @daily", "params: a\rb"),
+			`job.sh:5: params: contains a newline`},
+		{"escape in params", "job.sh", block("package: p", "time: @daily", "params: a\x1bb"),
+			`job.sh:5: params: contains a control or invalid character ('\x1b')`},
+		{"DEL in env", "job.sh", block("package: p", "time: @daily", "env: A=\x7f"),
+			`job.sh:5: env: contains a control or invalid character ('\x7f')`},
+		{"NUL-free bell in lock", "job.sh", block("package: p", "time: @daily", "lock: a\x07"),
+			`job.sh:5: lock: contains a control or invalid character ('\a')`},
+		{"C1 control in mailto", "job.sh", block("package: p", "time: @daily", "mailto: a\u0085b"),
+			`job.sh:5: mailto: contains a control or invalid character ('\u0085')`},
+		{"vertical tab in time", "job.sh", block("package: p", "time: 0\v0 * * *"),
+			`job.sh:4: time: contains a control or invalid character ('\v')`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entries, errs := Parse(tc.file, []byte(tc.in))
+			if len(entries) != 0 || len(errs) != 1 || errs[0].Error() != tc.want {
+				t.Errorf("entries %d, errors %q\nwant %q", len(entries), errs.Error(), tc.want)
+			}
+		})
+	}
+	// A tab is whitespace, as it is to cron: between schedule fields it is
+	// fine, and the line written holds spaces.
+	entries, errs := Parse("job.sh", []byte(block("package: p", "time: 0\t3 * * *")))
+	if len(errs) != 0 || entries[0].Time != "0 3 * * *" {
+		t.Errorf("tab in time: %v %v", errs, dump(entries))
+	}
+	// gen --mailto, the file's default.
+	bad := "root\x01"
+	if _, err := Generate(entries, Options{Mailto: &bad}); err == nil || !strings.Contains(err.Error(), "control") {
+		t.Errorf("mailto %q: error %v", bad, err)
+	}
+}

@@ -276,3 +276,38 @@ func TestGen2000Scripts(t *testing.T) {
 		t.Errorf("gen over 2000 scripts took %v; the contract wants under 1 s", elapsed)
 	}
 }
+
+// TestGenRefusesControlCharsInFileName: a script whose name holds a newline
+// would put a line of its own choosing into the cron.d file.
+func TestGenRefusesControlCharsInFileName(t *testing.T) {
+	const body = "#!/bin/sh\n# <crontab>\n#   package: p\n#   time: @daily\n#   lock: fixed\n# </crontab>\n"
+	for _, name := range []string{
+		"ok\n* * * * * root touch PWNED\n.sh",
+		"ok\r.sh",
+		"ok\x1b[2J.sh",
+		"ok\x7f.sh",
+	} {
+		t.Run(fmt.Sprintf("%q", name), func(t *testing.T) {
+			src := t.TempDir()
+			p := writeScript(t, src, name, body)
+			out := filepath.Join(t.TempDir(), "cron.d")
+			for _, arg := range []string{src, p} { // walked, and named
+				code, stdout, stderr := runCronguard(t, "gen", "--out", out, arg)
+				if code != ExitRefused {
+					t.Fatalf("gen %q: exit %d, want %d; stdout %q stderr %q", arg, code, ExitRefused, stdout, stderr)
+				}
+				want := fmt.Sprintf("%q: file name contains a control character", p)
+				if lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], want) {
+					t.Errorf("stderr %q, want a line starting %q", stderr, want)
+				}
+				if _, err := os.Stat(out); err == nil {
+					t.Errorf("gen wrote %s", out)
+				}
+			}
+			// Printing to stdout is refused the same way.
+			if code, stdout, _ := runCronguard(t, "gen", src); code != ExitRefused || strings.Contains(stdout, "PWNED") {
+				t.Errorf("gen to stdout: exit %d, stdout %q", code, stdout)
+			}
+		})
+	}
+}
