@@ -177,7 +177,7 @@ func TestGenRefusesAndWritesNothing(t *testing.T) {
 	}
 	code, stdout, stderr := runCronguard(t, "gen", "--out", out, src)
 	want := bad + `:3: package: "a.b": cron ignores /etc/cron.d files whose names have characters other than A-Z a-z 0-9 _ -` + "\n" +
-		bad + `:4: time: "99 * * * *": end of range (99) above maximum (59): 99` + "\n" +
+		bad + `:4: time: "99 * * * *": minute "99": 99 is out of range 0-59` + "\n" +
 		bad2 + ":1: unterminated block: <crontab> has no </crontab>\n" +
 		"cronguard: 3 problem(s) in METADATA: nothing written\n"
 	if code != 1 || stdout != "" || stderr != want {
@@ -309,5 +309,29 @@ func TestGenRefusesControlCharsInFileName(t *testing.T) {
 				t.Errorf("gen to stdout: exit %d, stdout %q", code, stdout)
 			}
 		})
+	}
+}
+
+// TestGenRefusesWhatCronRefuses: schedules Debian's cron would refuse (and
+// with them the whole line) are not written out.
+func TestGenRefusesWhatCronRefuses(t *testing.T) {
+	for spec, want := range map[string]string{
+		"1,,2 * * * *":    `minute "1,,2": empty item in the list`,
+		"0,30, * * * *":   `minute "0,30,": empty item in the list`,
+		"0 0 * * ,mon":    `day-of-week ",mon": empty item in the list`,
+		"*/0 * * * *":     `minute "*/0": step 0: want 1 or more`,
+		"5-1 * * * *":     `minute "5-1": range 5-1 runs backwards`,
+		"0 0 * * mon-sun": `day-of-week "mon-sun": range 1-0 runs backwards`,
+	} {
+		src := t.TempDir()
+		writeScript(t, src, "job.sh", "#!/bin/sh\n# <crontab>\n#   package: p\n#   time: "+spec+"\n# </crontab>\n")
+		out := filepath.Join(t.TempDir(), "cron.d")
+		code, stdout, stderr := runCronguard(t, "gen", "--out", out, src)
+		if code != ExitRefused || !strings.Contains(stderr, "job.sh:4: time: \""+spec+"\": "+want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", spec, code, stdout, stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%q: gen wrote %s", spec, out)
+		}
 	}
 }
