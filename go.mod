@@ -7,7 +7,6 @@ require (
 	github.com/goreleaser/nfpm/v2 v2.46.3
 	github.com/pmezard/go-difflib v1.0.0
 	github.com/prometheus/common v0.66.1
-	github.com/robfig/cron/v3 v3.0.1
 	github.com/rs/zerolog v1.35.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10

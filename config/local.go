@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -107,10 +109,20 @@ func LoadLocalPartial(path string) (*Local, []string, error) {
 	return ParseLocalPartial(data, path)
 }
 
+// MaxLocalSize bounds the local config file (and an auth file): a few
+// hundred bytes in practice; 1 MiB is far above any real one and keeps a
+// wrong --config (/dev/zero, a log file) from eating memory.
+const MaxLocalSize = 1 << 20
+
 func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err == nil {
 		return data, nil
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		ce.Source = path
+		return nil, ce
 	}
 	msg := err.Error()
 	var pe *fs.PathError
@@ -123,6 +135,52 @@ func readFile(path string) ([]byte, error) {
 		msg = "cannot read: " + pe.Err.Error()
 	}
 	return nil, &Error{Source: path, Msg: msg, Err: err, io: true}
+}
+
+// readBounded reads a regular file of at most MaxLocalSize bytes. It opens
+// with O_NONBLOCK, so that opening a FIFO does not wait for a writer, and
+// checks the type on the open descriptor (no race with a rename). A file
+// that is not regular (FIFO, device, directory, socket) or is too large is
+// an *Error without a source (content: wraps ErrInvalid); an open or read
+// failure is returned as is.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &Error{Msg: "not a regular file (" + fileKind(st.Mode()) + ")"}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxLocalSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxLocalSize {
+		return nil, &Error{Msg: fmt.Sprintf("larger than 1 MiB (%d bytes): not a cronguard config", MaxLocalSize)}
+	}
+	return data, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	default:
+		return "mode " + m.Type().String()
+	}
 }
 
 // ParseLocal parses a local config file's content. source names it in
@@ -486,11 +544,15 @@ func resolveAuth(s, source string) (string, string) {
 	if !filepath.IsAbs(path) && source != "" {
 		path = filepath.Join(filepath.Dir(source), path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		reason := err.Error()
 		var pe *fs.PathError
-		if errors.As(err, &pe) {
+		var ce *Error
+		switch {
+		case errors.As(err, &ce):
+			reason = ce.Msg
+		case errors.As(err, &pe):
 			reason = pe.Err.Error()
 		}
 		return "", fmt.Sprintf(`must be "user:pass" or a readable file holding it; %s: %s`, path, reason)

@@ -296,7 +296,7 @@ func TestLoadLocal(t *testing.T) {
 
 	t.Run("directory", func(t *testing.T) {
 		_, _, err := LoadLocal(dir)
-		if err == nil || !strings.HasPrefix(err.Error(), dir+": cannot read: ") {
+		if err == nil || err.Error() != dir+": not a regular file (a directory)" {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -76,6 +76,9 @@ func Generate(entries []*Entry, o Options) ([]File, error) {
 	if o.Mailto != nil {
 		mailto = *o.Mailto
 	}
+	if msg := checkChars(mailto); msg != "" {
+		return nil, fmt.Errorf("%w: mailto %q: %s", ErrInvalid, mailto, msg)
+	}
 	if !mailtoRE().MatchString(mailto) {
 		return nil, fmt.Errorf("%w: mailto %q: want addresses without spaces, quotes or backslashes", ErrInvalid, mailto)
 	}

@@ -35,6 +35,12 @@ type rawBlock struct {
 // use the entries of a file that has problems.
 func Parse(name string, data []byte) ([]*Entry, Errors) {
 	p := &parser{name: name}
+	if r := badNameChar(name); r >= 0 {
+		// The name goes into the cron.d file (comments, SCRIPT): a newline
+		// in it would add a cron line of its own.
+		p.errorf(0, "file name contains a control character (%q): a cron.d line cannot hold it; rename the file", r)
+		return nil, p.errs
+	}
 	p.scan(data)
 	entries := make([]*Entry, 0, len(p.blocks))
 	for _, b := range p.blocks {

@@ -28,19 +28,19 @@ func TestBadInputs(t *testing.T) {
 		want     []string
 	}{
 		{"bad cron spec", block("package: p", "time: 61 * * * *"),
-			[]string{`job.sh:4: time: "61 * * * *": end of range (61) above maximum (59): 61`}},
+			[]string{`job.sh:4: time: "61 * * * *": minute "61": 61 is out of range 0-59`}},
+		{"empty list item", block("package: p", "time: 0,30, * * * *"),
+			[]string{`job.sh:4: time: "0,30, * * * *": minute "0,30,": empty item in the list`}},
 		{"cron spec with 6 fields", block("package: p", "time: 0 0 * * * *"),
 			[]string{`job.sh:4: time: "0 0 * * * *": want 5 fields (minute hour day-of-month month day-of-week) or an @macro, got 6`}},
 		{"unknown macro", block("package: p", "time: @fortnightly"),
-			[]string{`job.sh:4: time: "@fortnightly": unrecognized descriptor: @fortnightly`}},
-		{"robfig's @every", block("package: p", "time: @every 5m"),
-			[]string{`job.sh:4: time: "@every 5m": @every stands alone, without fields`}},
+			[]string{`job.sh:4: time: "@fortnightly": unknown @macro "@fortnightly" (cron knows @reboot @yearly @annually @monthly @weekly @daily @midnight @hourly)`}},
+		{"@every", block("package: p", "time: @every 5m"),
+			[]string{`job.sh:4: time: "@every 5m": unknown @macro "@every" (cron knows @reboot @yearly @annually @monthly @weekly @daily @midnight @hourly)`}},
 		{"quartz's ?", block("package: p", "time: 0 0 ? * mon"),
 			[]string{`job.sh:4: time: "0 0 ? * mon": "?" is not cron syntax (use "*")`}},
 		{"step on a single value", block("package: p", "time: 5/10 * * * *"),
-			[]string{`job.sh:4: time: "5/10 * * * *": "5/10": a step needs a range or * (crons differ on "5/10")`}},
-		{"Sunday as 7", block("package: p", "time: 0 0 * * 7"),
-			[]string{`job.sh:4: time: "0 0 * * 7": end of range (7) above maximum (6): 7 (Sunday is 0 or sun)`}},
+			[]string{`job.sh:4: time: "5/10 * * * *": minute "5/10": a step needs a range or * (Debian's cron refuses "5/10")`}},
 		{"unknown key", block(ok, "colour: red"),
 			[]string{`job.sh:5: unknown key "colour" (keys: env, group, lease, lock, mailto, package, params, splay, time, timeout, user, wait)`}},
 		{"duplicate key", block(ok, "time: @hourly"),
@@ -128,10 +128,87 @@ func TestGoodTimes(t *testing.T) {
 		"* * * * *", "*/5 * * * *", "0 0 1 1 *", "0 9-17/2 * JAN-JUN Mon-Fri", "5,10,15 1-3 * * 0",
 		"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly", "@reboot",
 		"0 0 * * sun", "0 12 1,15 feb,aug *", "  30   4   *  *  * ",
+		// Debian's cron: 7 is Sunday too, alone or ending a range.
+		"0 0 * * 7", "0 0 * * mon-7", "0 0 * * 5-7/2",
+		// Leading zeros, names in any case, a step past the range's end
+		// (*/90 is minute 0 only, as cron reads it), a range of one.
+		"05 09 * * *", "0 0 * dEc SAT", "*/90 * * * *", "3-3 * * * *",
+		"0-59/15 0-23 1-31 1-12 0-7", "0 0 1-31/2 jan-dec/3 sun-sat",
 	} {
 		if _, msg := checkTime(spec); msg != "" {
 			t.Errorf("%q: %s", spec, msg)
 		}
+	}
+}
+
+// TestBadTimes: what Debian's cron refuses (or accepts and then silently
+// never runs), each with the field and the reason.
+func TestBadTimes(t *testing.T) {
+	for _, tc := range []struct{ spec, want string }{
+		// Empty list items: robfig's parser drops them, cron refuses.
+		{"1,,2 * * * *", `minute "1,,2": empty item in the list`},
+		{"0,30, * * * *", `minute "0,30,": empty item in the list`},
+		{",5 * * * *", `minute ",5": empty item in the list`},
+		{"0 , * * *", `hour ",": empty item in the list`},
+		{"0 0 1, * *", `day-of-month "1,": empty item in the list`},
+		{"0 0 * jan, *", `month "jan,": empty item in the list`},
+		{"0 0 * * ,mon", `day-of-week ",mon": empty item in the list`},
+		// Steps.
+		{"*/0 * * * *", `minute "*/0": step 0: want 1 or more`},
+		{"1-5/0 * * * *", `minute "1-5/0": step 0: want 1 or more`},
+		{"*/ * * * *", `minute "*/": empty step`},
+		{"*/x * * * *", `minute "*/x": step "x" is not a number`},
+		{"0 0 * */feb *", `month "*/feb": step "feb" is not a number`},
+		{"*/-1 * * * *", `minute "*/-1": step "-1" is not a number`},
+		{"1-5/2/3 * * * *", `minute "1-5/2/3": step "2/3" is not a number`},
+		{"5/10 * * * *", `minute "5/10": a step needs a range or * (Debian's cron refuses "5/10")`},
+		{"0 0 * * mon/2", `day-of-week "mon/2": a step needs a range or * (Debian's cron refuses "mon/2")`},
+		// Ranges.
+		{"5-1 * * * *", `minute "5-1": range 5-1 runs backwards: cron accepts it and never matches it`},
+		{"0 0 * * mon-sun", `day-of-week "mon-sun": range 1-0 runs backwards: cron accepts it and never matches it (end a range on Sunday with 7)`},
+		{"0 0 * dec-jan *", `month "dec-jan": range 12-1 runs backwards: cron accepts it and never matches it`},
+		{"1- * * * *", `minute "1-": empty value`},
+		{"-5 * * * *", `minute "-5": empty value`},
+		{"1-2-3 * * * *", `minute "1-2-3": "2-3" is not a number`},
+		// Values and bounds.
+		{"60 * * * *", `minute "60": 60 is out of range 0-59`},
+		{"0 24 * * *", `hour "24": 24 is out of range 0-23`},
+		{"0 0 0 * *", `day-of-month "0": 0 is out of range 1-31`},
+		{"0 0 32 * *", `day-of-month "32": 32 is out of range 1-31`},
+		{"0 0 * 13 *", `month "13": 13 is out of range 1-12`},
+		{"0 0 * 0 *", `month "0": 0 is out of range 1-12`},
+		{"0 0 * * 8", `day-of-week "8": 8 is out of range 0-7`},
+		{"1-60 * * * *", `minute "1-60": 60 is out of range 0-59`},
+		{"99999999999999999999 * * * *", `minute "99999999999999999999": 99999999999999999999 is out of range 0-59`},
+		{"mon * * * *", `minute "mon": "mon" is not a number`},
+		{"0 0 * * monday", `day-of-week "monday": "monday" is not a number or a day name (sun-sat)`},
+		{"0 0 * january *", `month "january": "january" is not a number or a month name (jan-dec)`},
+		{"0 0 * * jan", `day-of-week "jan": "jan" is not a number or a day name (sun-sat)`},
+		{"0 0 mon * *", `day-of-month "mon": "mon" is not a number`},
+		// What cron's parser skips silently after an item (it reads up to
+		// the next blank): refused, it is never what was meant.
+		{"5;x * * * *", `minute "5;x": "5;x" is not a number`},
+		{"*5 * * * *", `minute "*5": "*5" is not a number`},
+		{"*-5 * * * *", `minute "*-5": "*" is not a number`},
+		{"060 * * * *", `minute "060": 60 is out of range 0-59`},
+		{"L * * * *", `minute "L": "L" is not a number`},
+		{"0 0 15W * *", `day-of-month "15W": "15W" is not a number`},
+		{"0 0 * * 5#3", `day-of-week "5#3": "5#3" is not a number or a day name (sun-sat)`},
+		{"0 0 ? * mon", `"?" is not cron syntax (use "*")`},
+		// Macros: exactly Debian cron's, lowercase.
+		{"@fortnightly", `unknown @macro "@fortnightly" (cron knows @reboot @yearly @annually @monthly @weekly @daily @midnight @hourly)`},
+		{"@Daily", `unknown @macro "@Daily" (cron knows @reboot @yearly @annually @monthly @weekly @daily @midnight @hourly)`},
+		{"@every", `unknown @macro "@every" (cron knows @reboot @yearly @annually @monthly @weekly @daily @midnight @hourly)`},
+		{"@daily 5", `@daily stands alone, without fields`},
+		{"@", `unknown @macro "@" (cron knows @reboot @yearly @annually @monthly @weekly @daily @midnight @hourly)`},
+		{"TZ=UTC 0 0 * * *", `a time zone prefix is not cron syntax`},
+		{"* * * *", `want 5 fields (minute hour day-of-month month day-of-week) or an @macro, got 4`},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			if _, msg := checkTime(tc.spec); msg != tc.want {
+				t.Errorf("got  %s\nwant %s", msg, tc.want)
+			}
+		})
 	}
 }
 
@@ -199,5 +276,55 @@ func TestCollectErrors(t *testing.T) {
 	}
 	if got := err.Error(); got != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// TestControlCharacters: a file name or a value holding a line break or any
+// other control character never reaches a cron.d file.
+func TestControlCharacters(t *testing.T) {
+	good := block("package: p", "time: @daily", "lock: fixed")
+	for _, tc := range []struct{ name, file, in, want string }{
+		{"newline in the file name", "dir/ok\n* * * * * root touch PWNED\n.sh", good,
+			`"dir/ok\n* * * * * root touch PWNED\n.sh": file name contains a control character ('\n'): a cron.d line cannot hold it; rename the file`},
+		{"newline in a directory name", "a\nb/job.sh", good,
+			`"a\nb/job.sh": file name contains a control character ('\n'): a cron.d line cannot hold it; rename the file`},
+		{"carriage return in the file name", "ok\r.sh", good,
+			`"ok\r.sh": file name contains a control character ('\r'): a cron.d line cannot hold it; rename the file`},
+		{"escape in the file name", "ok\x1b.sh", good,
+			`"ok\x1b.sh": file name contains a control character ('\x1b'): a cron.d line cannot hold it; rename the file`},
+		{"tab in the file name", "ok\t.sh", good,
+			`"ok\t.sh": file name contains a control character ('\t'): a cron.d line cannot hold it; rename the file`},
+		{"invalid UTF-8 in the file name", "ok\xff.sh", good,
+			`"ok\xff.sh": file name contains a control character ('�'): a cron.d line cannot hold it; rename the file`},
+		{"carriage return in params", "job.sh", block("package: p", "time: @daily", "params: a\rb"),
+			`job.sh:5: params: contains a newline`},
+		{"escape in params", "job.sh", block("package: p", "time: @daily", "params: a\x1bb"),
+			`job.sh:5: params: contains a control or invalid character ('\x1b')`},
+		{"DEL in env", "job.sh", block("package: p", "time: @daily", "env: A=\x7f"),
+			`job.sh:5: env: contains a control or invalid character ('\x7f')`},
+		{"NUL-free bell in lock", "job.sh", block("package: p", "time: @daily", "lock: a\x07"),
+			`job.sh:5: lock: contains a control or invalid character ('\a')`},
+		{"C1 control in mailto", "job.sh", block("package: p", "time: @daily", "mailto: a\u0085b"),
+			`job.sh:5: mailto: contains a control or invalid character ('\u0085')`},
+		{"vertical tab in time", "job.sh", block("package: p", "time: 0\v0 * * *"),
+			`job.sh:4: time: contains a control or invalid character ('\v')`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entries, errs := Parse(tc.file, []byte(tc.in))
+			if len(entries) != 0 || len(errs) != 1 || errs[0].Error() != tc.want {
+				t.Errorf("entries %d, errors %q\nwant %q", len(entries), errs.Error(), tc.want)
+			}
+		})
+	}
+	// A tab is whitespace, as it is to cron: between schedule fields it is
+	// fine, and the line written holds spaces.
+	entries, errs := Parse("job.sh", []byte(block("package: p", "time: 0\t3 * * *")))
+	if len(errs) != 0 || entries[0].Time != "0 3 * * *" {
+		t.Errorf("tab in time: %v %v", errs, dump(entries))
+	}
+	// gen --mailto, the file's default.
+	bad := "root\x01"
+	if _, err := Generate(entries, Options{Mailto: &bad}); err == nil || !strings.Contains(err.Error(), "control") {
+		t.Errorf("mailto %q: error %v", bad, err)
 	}
 }

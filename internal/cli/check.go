@@ -34,17 +34,32 @@ func newCheckCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check --lock NAME --max-age D [--warn-age D]",
 		Short: "Monitoring plugin: did the job succeed within D? (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
-		Args:  cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return o.unknownFlag(fmt.Errorf("unexpected argument %q", args[0]))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			code, line := o.run(cmd.Context())
 			fmt.Fprintln(o.g.stdout, line)
 			return exitCode(code)
 		},
 	}
+	// A bad flag or flag value (unknown, unparsable, empty) is UNKNOWN with
+	// the plugin's one line on stdout, not cronguard's exit 125.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return o.unknownFlag(err) })
 	cmd.Flags().StringVar(&o.lock, "lock", "", "the job's lock name (required)")
 	cmd.Flags().Var(durationValue{&o.maxAge}, "max-age", "CRITICAL when the last success is older (required)")
 	cmd.Flags().Var(durationValue{&o.warnAge}, "warn-age", "WARNING when the last success is older")
 	return cmd
+}
+
+// unknownFlag prints the UNKNOWN line for a command-line problem and
+// returns the plugin's exit code.
+func (o *checkOptions) unknownFlag(err error) error {
+	fmt.Fprintln(o.g.stdout, "CRONGUARD UNKNOWN - "+oneLine(err.Error()))
+	return exitCode(checkUnknown)
 }
 
 // run returns the plugin's exit code and its one line: text | perfdata.

@@ -102,6 +102,9 @@ func (a *adminConn) writeFleet(out io.Writer, old []byte, version int32, next *c
 	if err != nil {
 		return err
 	}
+	if err := config.CheckFleetSize(len(data)); err != nil {
+		return refused("refusing to write the fleet config: %v: nothing written", err)
+	}
 	diff := unifiedDiff(string(old), string(data), a.st.root)
 	if diff == "" {
 		fmt.Fprintln(out, "no change")
@@ -287,11 +290,29 @@ func createIfMissing(conn *zk.Conn, p string, data []byte) error {
 	return nil
 }
 
+// maxFleetInput bounds what config set and validate read: far above
+// config.MaxFleetSize (a file may be indented more than what is written),
+// far below what would hurt (set /dev/zero).
+const maxFleetInput = 16 << 20
+
 func readInput(name string, stdin io.Reader) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(stdin)
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
 	}
-	return os.ReadFile(name)
+	data, err := io.ReadAll(io.LimitReader(r, maxFleetInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > maxFleetInput {
+		return nil, refused("%s: larger than %d MiB: not a fleet config", name, maxFleetInput>>20)
+	}
+	return data, nil
 }
 
 func (o *configOptions) set(ctx context.Context, file string) error {
@@ -299,7 +320,7 @@ func (o *configOptions) set(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	next, err := config.ParseFleet(input)
+	next, err := config.ParseFleetStrict(input)
 	if err != nil {
 		return refused("%s: %v", file, err)
 	}
@@ -359,7 +380,7 @@ func (o *configOptions) edit(ctx context.Context) error {
 }
 
 func parseAndValidate(data []byte) (*config.Fleet, error) {
-	f, err := config.ParseFleet(data)
+	f, err := config.ParseFleetStrict(data)
 	if err != nil {
 		return nil, err
 	}
@@ -398,9 +419,14 @@ func (o *configOptions) validate(ctx context.Context, args []string) error {
 		defer a.Close()
 		data, source = stored, a.st.root
 	}
-	f, err := config.ParseFleet(data)
+	f, err := config.ParseFleetStrict(data)
 	if err != nil {
 		return refused("%s: %v", source, err)
+	}
+	if out, err := f.Marshal(); err == nil {
+		if err := config.CheckFleetSize(len(out)); err != nil {
+			return refused("%s: %v", source, err)
+		}
 	}
 	if errs := f.Validate(); len(errs) > 0 {
 		for _, e := range errs {
@@ -517,7 +543,7 @@ func (o *assignOptions) run(ctx context.Context, group string, hosts []string) e
 		return err
 	}
 	defer a.Close()
-	cur, err := config.ParseFleet(old)
+	cur, err := config.ParseFleetStrict(old)
 	if err != nil {
 		return refused("the fleet config in %s is invalid (%v): fix it with `cronguard config set`", a.st.root, err)
 	}

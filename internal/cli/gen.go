@@ -43,6 +43,7 @@ func newGenCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.check, "check", false, "write nothing; exit 1 and print a diff when the files on disk differ")
 	f.StringVar(&o.installDir, "install-dir", metadata.DefaultInstallDir, "where the scripts are on the hosts: cron lines run INSTALL-DIR/SCRIPT-NAME")
 	f.StringVar(&o.mailto, "mailto", metadata.DefaultMailto, `the files' MAILTO ("" for no mail); a block's mailto key wins`)
+	allowEmpty(f, "mailto")
 	cmd.MarkFlagsMutuallyExclusive("out", "debian")
 	return cmd
 }

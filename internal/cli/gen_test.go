@@ -177,7 +177,7 @@ func TestGenRefusesAndWritesNothing(t *testing.T) {
 	}
 	code, stdout, stderr := runCronguard(t, "gen", "--out", out, src)
 	want := bad + `:3: package: "a.b": cron ignores /etc/cron.d files whose names have characters other than A-Z a-z 0-9 _ -` + "\n" +
-		bad + `:4: time: "99 * * * *": end of range (99) above maximum (59): 99` + "\n" +
+		bad + `:4: time: "99 * * * *": minute "99": 99 is out of range 0-59` + "\n" +
 		bad2 + ":1: unterminated block: <crontab> has no </crontab>\n" +
 		"cronguard: 3 problem(s) in METADATA: nothing written\n"
 	if code != 1 || stdout != "" || stderr != want {
@@ -274,5 +274,64 @@ func TestGen2000Scripts(t *testing.T) {
 	t.Logf("gen over 2000 scripts: %v", elapsed)
 	if elapsed > 5*time.Second {
 		t.Errorf("gen over 2000 scripts took %v; the contract wants under 1 s", elapsed)
+	}
+}
+
+// TestGenRefusesControlCharsInFileName: a script whose name holds a newline
+// would put a line of its own choosing into the cron.d file.
+func TestGenRefusesControlCharsInFileName(t *testing.T) {
+	const body = "#!/bin/sh\n# <crontab>\n#   package: p\n#   time: @daily\n#   lock: fixed\n# </crontab>\n"
+	for _, name := range []string{
+		"ok\n* * * * * root touch PWNED\n.sh",
+		"ok\r.sh",
+		"ok\x1b[2J.sh",
+		"ok\x7f.sh",
+	} {
+		t.Run(fmt.Sprintf("%q", name), func(t *testing.T) {
+			src := t.TempDir()
+			p := writeScript(t, src, name, body)
+			out := filepath.Join(t.TempDir(), "cron.d")
+			for _, arg := range []string{src, p} { // walked, and named
+				code, stdout, stderr := runCronguard(t, "gen", "--out", out, arg)
+				if code != ExitRefused {
+					t.Fatalf("gen %q: exit %d, want %d; stdout %q stderr %q", arg, code, ExitRefused, stdout, stderr)
+				}
+				want := fmt.Sprintf("%q: file name contains a control character", p)
+				if lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], want) {
+					t.Errorf("stderr %q, want a line starting %q", stderr, want)
+				}
+				if _, err := os.Stat(out); err == nil {
+					t.Errorf("gen wrote %s", out)
+				}
+			}
+			// Printing to stdout is refused the same way.
+			if code, stdout, _ := runCronguard(t, "gen", src); code != ExitRefused || strings.Contains(stdout, "PWNED") {
+				t.Errorf("gen to stdout: exit %d, stdout %q", code, stdout)
+			}
+		})
+	}
+}
+
+// TestGenRefusesWhatCronRefuses: schedules Debian's cron would refuse (and
+// with them the whole line) are not written out.
+func TestGenRefusesWhatCronRefuses(t *testing.T) {
+	for spec, want := range map[string]string{
+		"1,,2 * * * *":    `minute "1,,2": empty item in the list`,
+		"0,30, * * * *":   `minute "0,30,": empty item in the list`,
+		"0 0 * * ,mon":    `day-of-week ",mon": empty item in the list`,
+		"*/0 * * * *":     `minute "*/0": step 0: want 1 or more`,
+		"5-1 * * * *":     `minute "5-1": range 5-1 runs backwards`,
+		"0 0 * * mon-sun": `day-of-week "mon-sun": range 1-0 runs backwards`,
+	} {
+		src := t.TempDir()
+		writeScript(t, src, "job.sh", "#!/bin/sh\n# <crontab>\n#   package: p\n#   time: "+spec+"\n# </crontab>\n")
+		out := filepath.Join(t.TempDir(), "cron.d")
+		code, stdout, stderr := runCronguard(t, "gen", "--out", out, src)
+		if code != ExitRefused || !strings.Contains(stderr, "job.sh:4: time: \""+spec+"\": "+want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", spec, code, stdout, stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%q: gen wrote %s", spec, out)
+		}
 	}
 }

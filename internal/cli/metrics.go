@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,8 +43,9 @@ const metricsPrefix = "cronguard_"
 // replaces the file atomically (temp file + rename), so the collector never
 // reads half a file.
 func updateMetrics(dir, lockName, group string, change func(*runMetrics)) error {
-	path := filepath.Join(dir, metricsPrefix+sanitizeMetricName(lockName)+".prom")
-	lf, err := os.OpenFile(filepath.Join(dir, "."+metricsPrefix+sanitizeMetricName(lockName)+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	base := metricsFileBase(lockName)
+	path := filepath.Join(dir, metricsPrefix+base+".prom")
+	lf, err := os.OpenFile(filepath.Join(dir, "."+metricsPrefix+base+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -76,6 +79,35 @@ func updateMetrics(dir, lockName, group string, change func(*runMetrics)) error 
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
+}
+
+// maxMetricsBase keeps "."+metricsPrefix+base+".lock" under the 255 bytes
+// of a file name.
+const maxMetricsBase = 200
+
+// metricsFileBase names a lock's metrics file: cronguard_<base>.prom. A
+// lock name made only of [A-Za-z0-9_.-], without "__" and not too long, is
+// the base as it is. Any other name is sanitized (other characters become
+// '_', cut at maxMetricsBase bytes) and gets "__" and 8 hex digits of a
+// hash of the original name, so "a:b", "a+b" and "a_b" get three files
+// (their counters used to merge in one). A plain base never contains "__"
+// and a hashed one always does, so the two forms cannot collide.
+func metricsFileBase(lock string) string {
+	s := sanitizeMetricName(lock)
+	if s == lock && !strings.Contains(lock, "__") && len(lock) <= maxMetricsBase {
+		return lock
+	}
+	if len(s) > maxMetricsBase {
+		s = s[:maxMetricsBase]
+	}
+	return s + "__" + lockHash(lock)
+}
+
+// lockHash is 8 hex digits of SHA-256 of a lock name: stable across
+// builds and hosts.
+func lockHash(lock string) string {
+	sum := sha256.Sum256([]byte(lock))
+	return hex.EncodeToString(sum[:4])
 }
 
 // sanitizeMetricName keeps a lock name usable in a file name.

@@ -34,7 +34,7 @@ func TestMetricsFileParsesAndCounts(t *testing.T) {
 	if err := updateMetrics(dir, `odd"lock`, "g", func(m *runMetrics) { m.skips["lock_busy"]++ }); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "cronguard_odd_lock.prom"))
+	data, err := os.ReadFile(filepath.Join(dir, "cronguard_"+metricsFileBase(`odd"lock`)+".prom"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,5 +67,50 @@ func TestMetricsFileParsesAndCounts(t *testing.T) {
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(tmp) != 0 {
 		t.Errorf("temp files left: %v", tmp)
+	}
+}
+
+// TestMetricsFileNames: lock names that sanitize alike get files of their
+// own (their counters used to merge); a name that is already safe keeps
+// its readable file name.
+func TestMetricsFileNames(t *testing.T) {
+	for _, tc := range []struct{ lock, want string }{
+		{"a_b", "a_b"},
+		{"nightly-report.pl-a7315b5d", "nightly-report.pl-a7315b5d"},
+		{"a:b", "a_b__" + lockHash("a:b")},
+		{"a+b", "a_b__" + lockHash("a+b")},
+		{`odd"lock`, "odd_lock__" + lockHash(`odd"lock`)},
+		{"a__b", "a__b__" + lockHash("a__b")}, // "__" is the hash's separator: never in a plain name
+	} {
+		if got := metricsFileBase(tc.lock); got != tc.want {
+			t.Errorf("metricsFileBase(%q) = %q, want %q", tc.lock, got, tc.want)
+		}
+	}
+	if h := lockHash("a:b"); len(h) != 8 || h != lockHash("a:b") {
+		t.Errorf("lockHash = %q: want 8 stable hex digits", h)
+	}
+	long := strings.Repeat("x", 300)
+	if got := metricsFileBase(long); len("."+metricsPrefix+got+".lock") > 255 || !strings.HasSuffix(got, "__"+lockHash(long)) {
+		t.Errorf("long name: %q (%d bytes)", got, len(got))
+	}
+
+	dir := t.TempDir()
+	for _, lock := range []string{"a:b", "a_b", "a+b"} {
+		if err := updateMetrics(dir, lock, "g", func(m *runMetrics) { m.runs++ }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.prom"))
+	if len(files) != 3 {
+		t.Fatalf("files %v: want one per lock", files)
+	}
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		if !strings.Contains(string(data), "\ncronguard_runs_total{") || !strings.Contains(string(data), "} 1\n# HELP cronguard_skips_total") {
+			t.Errorf("%s: want runs_total 1 (counters merged?):\n%s", f, data)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cronguard_a_b.prom")); err != nil {
+		t.Errorf("the safe name lost its readable file: %v", err)
 	}
 }

@@ -60,6 +60,7 @@ func newPackageCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.scripts, "scripts", false, "also install the scripts, mode 0755, in --install-dir")
 	f.StringVar(&o.installDir, "install-dir", metadata.DefaultInstallDir, "where the scripts are on the hosts")
 	f.StringVar(&o.mailto, "mailto", metadata.DefaultMailto, `the files' MAILTO ("" for no mail)`)
+	allowEmpty(f, "mailto")
 	f.StringVar(&o.maintainer, "maintainer", "", "full name and email, as Debian writes them (default: $DEBFULLNAME and $DEBEMAIL)")
 	f.StringVar(&o.description, "description", "", `synopsis of every package (default "cron jobs of PACKAGE, run by cronguard")`)
 	f.StringVar(&o.copyright, "copyright", "", "file to install as /usr/share/doc/PACKAGE/copyright (default: a generated notice)")

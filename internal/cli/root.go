@@ -47,6 +47,9 @@ func newRootCmd(stdout, stderr io.Writer) *rootCmd {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
+		// No command may set a PersistentPreRunE of its own: cobra runs
+		// only the nearest one, and this check must run for every command.
+		PersistentPreRunE: refuseEmptyFlags,
 	}
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
@@ -61,6 +64,50 @@ func newRootCmd(stdout, stderr io.Writer) *rootCmd {
 	cmd.CompletionOptions.HiddenDefaultCmd = false
 	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g))
 	return &rootCmd{cmd}
+}
+
+// allowEmptyAnnotation marks a flag whose empty value means something
+// (--mailto "": no mail), so refuseEmptyFlags lets it through.
+const allowEmptyAnnotation = "cronguard_allow_empty"
+
+// allowEmpty marks flag name of fs as one that may be given "".
+func allowEmpty(fs *pflag.FlagSet, name string) {
+	if err := fs.SetAnnotation(name, allowEmptyAnnotation, []string{"true"}); err != nil {
+		panic(err) // a programming error: no such flag
+	}
+}
+
+// refuseEmptyFlags refuses a string flag (or an item of a repeatable one)
+// explicitly given an empty value, on whatever command is run, before it
+// runs: `-g ""` must never read as "no group", which would run the job on
+// every host, and `--lock ""`, `--zk ""` or `--log-file ""` as the default.
+// Only flags marked with allowEmpty take "" (gen's and package's --mailto:
+// no mail). The error goes through the command's flag error function, so
+// check reports it as UNKNOWN like any other bad flag; elsewhere it is
+// exit 125.
+func refuseEmptyFlags(cmd *cobra.Command, _ []string) error {
+	var bad *pflag.Flag
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if bad != nil || f.Annotations[allowEmptyAnnotation] != nil {
+			return
+		}
+		switch v := f.Value.(type) {
+		case pflag.SliceValue:
+			for _, item := range v.GetSlice() {
+				if item == "" {
+					bad = f
+				}
+			}
+		default:
+			if v.Type() == "string" && v.String() == "" {
+				bad = f
+			}
+		}
+	})
+	if bad == nil {
+		return nil
+	}
+	return cmd.FlagErrorFunc()(cmd, fmt.Errorf("--%s: empty value", bad.Name))
 }
 
 func (r *rootCmd) commandNames() map[string]bool {
