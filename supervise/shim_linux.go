@@ -154,7 +154,7 @@ func RunShim(args []string) int {
 
 	cfg, err := parseShimArgs(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "cronguard shim: %v\n", err)
+		shimSay(fmt.Sprintf("cronguard shim: %v\n", err))
 		return ExitShimFailure
 	}
 	if cfg.ppid > 0 && unix.Getppid() != cfg.ppid {
@@ -172,7 +172,7 @@ func RunShim(args []string) int {
 		return parentDied()
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		fmt.Fprintf(os.Stderr, "cronguard shim: PR_SET_CHILD_SUBREAPER: %v\n", err)
+		shimSay(fmt.Sprintf("cronguard shim: PR_SET_CHILD_SUBREAPER: %v\n", err))
 		return ExitShimFailure
 	}
 	if cfg.statusFd >= 0 {
@@ -214,7 +214,7 @@ func RunShim(args []string) int {
 	})
 	if err != nil {
 		code := execFailureCode(err)
-		fmt.Fprintf(os.Stderr, "cronguard: %s: %v\n", cfg.path, err)
+		shimSay(fmt.Sprintf("cronguard: %s: %v\n", cfg.path, err))
 		sh.report(fmt.Sprintf("S %d\n", code<<8))
 		sh.reportUsage()
 		return code
@@ -434,6 +434,13 @@ func dieOf(sig syscall.Signal) {
 }
 
 // shimSay writes msg on the shim's stderr, which is the job's and cron's.
+// If that pipe is closed, the write must fail rather than kill the shim by
+// SIGPIPE (Go's default for fds 1 and 2), which would hide the job's exit
+// status from cronguard. SIGPIPE is caught here, not at start-up: each
+// signal.Notify costs the shim a round trip (see shimCaught), and only
+// these rare paths write, after which no command is started (so its
+// disposition, reset by exec anyway, does not matter).
 func shimSay(msg string) {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	_, _ = os.Stderr.WriteString(msg)
 }

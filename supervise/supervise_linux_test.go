@@ -847,3 +847,22 @@ func BenchmarkAbort(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestShimClosedStderr: the shim's own message (here: command not found)
+// to a closed stderr (cron's pipe gone) is a failed write, not death by
+// SIGPIPE, so the run still ends with the shell's code, 127, not 141.
+func TestShimClosedStderr(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	c, err := Start(Spec{Path: filepath.Join(t.TempDir(), "missing"), Stderr: w}, WithShim(testExe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := waitDone(t, c, 5*time.Second); res.ExitCode != ExitNotFound {
+		t.Errorf("result %+v, want exit %d", res, ExitNotFound)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -649,4 +650,97 @@ func freezeShimUntilExit(t *testing.T, cg int) bool {
 		time.Sleep(time.Millisecond)
 	}
 	return true
+}
+
+// TestE2E_ClosedStderrDoesNotKill: cron's pipe may be gone (cron restarted).
+// A warning written to a closed stderr must be a failed write, not death by
+// SIGPIPE: cronguard must still release the lock at once, write the run
+// record and exit with the job's code. The job here dies of a signal sent
+// by someone else (itself), which cronguard reports as a warning.
+func TestE2E_ClosedStderrDoesNotKill(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	job := e.script("job", "kill -USR1 $$\n")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // nobody will ever read: every write gets EPIPE (and SIGPIPE)
+	logPath := e.newLogPath()
+	cmd := exec.Command(binPath, "--zk", e.zkAddr, "--prefix", e.prefix, "--hostname", "hostA",
+		"--log-level", "debug", "--log-file", logPath, "run", "-g", "g", "--", job)
+	cmd.Env = withoutCronguardEnv(os.Environ())
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var code int
+	select {
+	case err := <-done:
+		code = exitCodeOf(err)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("cronguard did not exit")
+	}
+	p := &proc{log: logPath}
+	if want := 128 + int(syscall.SIGUSR1); code != want {
+		t.Fatalf("exit %d, want the job's %d (141 is death by SIGPIPE); log:\n%s", code, want, p.logText())
+	}
+	// Right after the exit, not once the session expires.
+	if e.exists(e.lockPath("job")) {
+		t.Error("lock node still held after cronguard exited")
+	}
+	if !e.exists(e.prefix + "/runs/job") {
+		t.Error("no run record written")
+	}
+	if fin := p.mustEvent(t, "finish"); fin["level"] != "warn" {
+		t.Errorf("finish event %v: want the warning that hit the closed stderr", fin)
+	}
+}
+
+// TestE2E_JobGetsDefaultSIGPIPE: cronguard survives a closed stderr by
+// catching SIGPIPE, never by ignoring it: an ignored SIGPIPE is inherited
+// across exec, and a job's `producer | head -1` would then spin on EPIPE
+// errors instead of dying quietly. The job sees its own disposition and
+// cronguard's (its shim's parent): neither ignores SIGPIPE, cronguard
+// catches it. (The shim, a Go program, installs its own SIGPIPE handler and
+// so would shield the job even from an ignoring cronguard: hence the check
+// on cronguard itself.)
+func TestE2E_JobGetsDefaultSIGPIPE(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	jobOut, cgOut := filepath.Join(e.dir, "job"), filepath.Join(e.dir, "cronguard")
+	job := e.script("job", `grep -E '^Sig(Ign|Cgt):' /proc/self/status > `+jobOut+`
+cg=$(awk '/^PPid:/ {print $2}' /proc/$PPID/status)
+grep -E '^Sig(Ign|Cgt):' /proc/$cg/status > `+cgOut+`
+`)
+	p := e.run("hostA", "run", "-g", "g", "--", job)
+	if p.code != 0 {
+		t.Fatalf("exit %d; stderr %s", p.code, p.stderr.String())
+	}
+	pipe := uint64(1) << (uint(syscall.SIGPIPE) - 1)
+	masks := func(file string) (ign, cgt uint64) {
+		b, _ := os.ReadFile(file)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+				ign, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			}
+			if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+				cgt, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			}
+		}
+		if cgt == 0 {
+			t.Fatalf("%s: no signal masks: %q", file, b)
+		}
+		return ign, cgt
+	}
+	if ign, _ := masks(jobOut); ign&pipe != 0 {
+		t.Errorf("the job inherited an ignored SIGPIPE (SigIgn %x)", ign)
+	}
+	if ign, cgt := masks(cgOut); ign&pipe != 0 || cgt&pipe == 0 {
+		t.Errorf("cronguard must catch SIGPIPE, not ignore it: SigIgn %x SigCgt %x", ign, cgt)
+	}
 }
