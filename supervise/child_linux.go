@@ -1,5 +1,11 @@
 //go:build linux
 
+// The supervise package is split by a job's lifecycle: this file starts a
+// job (Start, the fork in run) and finishes it (finish, Result); see
+// prepare_linux.go for a shim started ahead of the go, stop_linux.go for
+// stopping on the caller's orders, sweep_linux.go for finding and killing
+// what is left of the job's tree.
+
 package supervise
 
 import (
@@ -9,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,21 +25,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
-)
-
-// Sweep timing, used only when processes of the job outlive the shim (it
-// was SIGKILLed) or in WithoutShim mode. The poll interval starts short
-// because the usual leftover dies within a millisecond of SIGKILL, and
-// grows so that a process stuck in uninterruptible sleep does not keep a
-// CPU busy with /proc walks; sweepPollMax bounds how late we notice the
-// tree is gone (and so how late the lock is released).
-const (
-	sweepPollMin = time.Millisecond
-	sweepPollMax = 50 * time.Millisecond
-	// sweepWarnEvery: how often to log that the job will not die (D
-	// state, a frozen NFS mount). Often enough to show in the log why
-	// the lock is still held; rarely enough not to flood it.
-	sweepWarnEvery = 5 * time.Second
 )
 
 // roots are the pids of the processes that Start forked and has not reaped
@@ -93,73 +83,6 @@ type Child struct {
 func Start(spec Spec, opts ...Option) (*Child, error) {
 	c, _, err := startChild(spec, false, opts)
 	return c, err
-}
-
-// Pending is a job whose shim is started but waits before it runs the
-// command: see Prepare.
-type Pending struct {
-	c    *Child
-	goFd int // write end of the go pipe; -1 once used
-	spec Spec
-	opts []Option
-}
-
-// Prepare starts the shim now and has it wait, in the job's process group
-// with its parent-death signal armed, until Go or Abort. Its start-up (a
-// second Go process, about 5 ms) then overlaps what the caller still has to
-// do, such as taking the lock, instead of following it. Without the shim
-// (WithoutShim) nothing starts before Go.
-func Prepare(spec Spec, opts ...Option) (*Pending, error) {
-	o := options{}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.noShim {
-		return &Pending{goFd: -1, spec: spec, opts: opts}, nil
-	}
-	c, goFd, err := startChild(spec, true, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &Pending{c: c, goFd: goFd}, nil
-}
-
-// Go runs the command, with extraEnv (KEY=VALUE entries known only now,
-// such as the fencing token) added to the Spec's environment.
-func (p *Pending) Go(extraEnv []string) (*Child, error) {
-	if p.c == nil {
-		spec := p.spec
-		if spec.Env == nil {
-			spec.Env = os.Environ()
-		}
-		spec.Env = append(append([]string(nil), spec.Env...), extraEnv...)
-		return Start(spec, p.opts...)
-	}
-	if p.goFd < 0 {
-		return nil, errors.New("supervise: Go after Go or Abort")
-	}
-	msg := goMessage
-	for _, kv := range extraEnv {
-		msg += kv + "\x00"
-	}
-	p.c.setStarted(time.Now())
-	_, err := unix.Write(p.goFd, []byte(msg))
-	unix.Close(p.goFd)
-	p.goFd = -1
-	if err != nil {
-		// The shim is gone (killed, or cronguard's death raced us).
-		return nil, fmt.Errorf("supervise: the shim did not take the go: %w", err)
-	}
-	p.c.log.Debug().Int("child_pid", p.c.pid).Msg("supervise: go")
-	return p.c, nil
-}
-
-// Abort ends a prepared shim without running the command.
-func (p *Pending) Abort() {
-	if p.c != nil && p.goFd >= 0 {
-		unix.Close(p.goFd)
-		p.goFd = -1
-	}
 }
 
 func startChild(spec Spec, prepared bool, opts []Option) (*Child, int, error) {
@@ -479,264 +402,6 @@ func (c *Child) Stopping() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stopping
-}
-
-// Signal sends sig to the job's whole process group and to every
-// descendant that left it (found by a /proc walk). It returns
-// os.ErrProcessDone once the job is gone.
-func (c *Child) Signal(sig syscall.Signal) error {
-	if c.finished.Load() || c.pid <= 0 {
-		return os.ErrProcessDone
-	}
-	procs := allProcs()
-	tree := c.tree(procs)
-	errG := unix.Kill(-c.pid, sig)
-	n := signalProcs(tree, sig, c.pid)
-	if errG == unix.ESRCH && n == 0 {
-		return os.ErrProcessDone
-	}
-	if errG != nil && errG != unix.ESRCH {
-		return fmt.Errorf("supervise: kill(-%d, %v): %w", c.pid, sig, errG)
-	}
-	return nil
-}
-
-// Stop begins stopping the job; it never resumes. The first call sends
-// first (usually SIGTERM, followed by SIGCONT so a stopped process can act
-// on it) to the tree, and SIGKILL follows at killBy. Later calls can only
-// move killBy earlier: a fence deadline can shorten the grace, nothing can
-// extend it. first == SIGKILL, or killBy not in the future, kills at once;
-// first == 0 sends nothing before the kill.
-//
-// Stop never blocks and does no I/O but signals: the process group is
-// signalled at once; descendants that left the group are found by a /proc
-// walk in another goroutine.
-func (c *Child) Stop(first syscall.Signal, killBy time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.finished.Load() || c.killed || c.pid <= 0 {
-		return // c.pid <= 0 would signal our own group
-	}
-	now := time.Now()
-	killNow := first == syscall.SIGKILL || !killBy.After(now)
-	if !c.stopping {
-		c.stopping = true
-		c.killBy = killBy
-		if !killNow {
-			if first != 0 {
-				_ = unix.Kill(-c.pid, first)
-				if first != syscall.SIGCONT {
-					_ = unix.Kill(-c.pid, syscall.SIGCONT)
-				}
-				go c.signalEscapees(first)
-			}
-			c.timer = time.AfterFunc(killBy.Sub(now), c.killTimer)
-			return
-		}
-	}
-	if killNow {
-		c.killLocked()
-		return
-	}
-	if killBy.Before(c.killBy) {
-		c.killBy = killBy
-		c.timer.Reset(killBy.Sub(now))
-	}
-}
-
-func (c *Child) killTimer() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.finished.Load() || c.killed {
-		return
-	}
-	if d := time.Until(c.killBy); d > 0 {
-		c.timer.Reset(d)
-		return
-	}
-	c.killLocked()
-}
-
-// killLocked SIGKILLs the group at once and the escapees from another
-// goroutine. Caller holds c.mu.
-func (c *Child) killLocked() {
-	c.killed = true
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	_ = unix.Kill(-c.pid, syscall.SIGKILL)
-	go c.signalEscapees(syscall.SIGKILL)
-}
-
-// signalEscapees signals the processes of the job outside its group.
-func (c *Child) signalEscapees(sig syscall.Signal) {
-	if c.finished.Load() {
-		return
-	}
-	// Logged here, not in Stop, which must not do I/O.
-	c.log.Debug().Int("child_pid", c.pid).Str("signal", sig.String()).Msg("supervise: signalled the job's group")
-	signalProcs(c.tree(allProcs()), sig, c.pid)
-	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
-		signalProcs(c.tree(allProcs()), syscall.SIGCONT, c.pid)
-	}
-}
-
-// tree returns the job's processes in procs: the members of its group,
-// the descendants of the root while it is not reaped, and the orphans of
-// the job that were reparented to us (we are a subreaper) with their
-// descendants.
-func (c *Child) tree(procs []proc) []proc {
-	var rs []int
-	if !c.reaped.Load() {
-		rs = append(rs, c.pid)
-	}
-	orphans := c.orphans(procs)
-	rs = append(rs, orphans...)
-	tree := treeOf(procs, c.pid, rs, 0)
-	// The orphans themselves, not only their descendants.
-	in := make(map[int]bool, len(tree))
-	for _, p := range tree {
-		in[p.pid] = true
-	}
-	for _, p := range procs {
-		if !in[p.pid] && slices.Contains(orphans, p.pid) {
-			tree = append(tree, p)
-		}
-	}
-	return tree
-}
-
-// orphans returns the direct children of this process that belong to the
-// job: after the shim (WithoutShim: the command's parent in the job) died,
-// its orphans are reparented to us. A child of ours is taken for the job's
-// when it is not the root of a running Child, was started after this
-// Child, and is not in our own process group (where children started by
-// other code, os/exec's default, live).
-func (c *Child) orphans(procs []proc) []int {
-	roots.Lock()
-	defer roots.Unlock()
-	var out []int
-	for _, p := range procs {
-		if p.ppid == c.self && c.mine(p) {
-			out = append(out, p.pid)
-		}
-	}
-	return out
-}
-
-// mine tells whether p, a direct child of ours, belongs to this job.
-// Caller holds roots.
-func (c *Child) mine(p proc) bool {
-	if roots.pids[p.pid] {
-		return false
-	}
-	if p.pgid == c.pid {
-		return true
-	}
-	return p.pgid != c.selfPgid && p.start+1 >= c.startTicks
-}
-
-// treeGone is the cheap check that nothing of the job is left: its group
-// is empty and we have no child that belongs to it.
-func (c *Child) treeGone() bool {
-	if groupAlive(c.pid) {
-		return false
-	}
-	if !mayHaveChildren() {
-		return true // not even one child: nothing reparented to us
-	}
-	return len(c.ownChildren()) == 0
-}
-
-// ownChildren lists our direct children that belong to the job, reading
-// only /proc/self/task/*/children and their stat files.
-func (c *Child) ownChildren() []int {
-	kids := selfChildren()
-	if len(kids) == 0 {
-		return nil
-	}
-	buf := make([]byte, 1024)
-	roots.Lock()
-	defer roots.Unlock()
-	var out []int
-	for _, pid := range kids {
-		if p, ok := readProc(pid, buf); ok && c.mine(p) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-// sweep kills what is left of the job and reaps what it can: SIGTERM
-// (with SIGCONT) until deadline, SIGKILL after, repeating until the group
-// is empty and no process of the job is our child.
-func (c *Child) sweep(deadline time.Time) {
-	start := time.Now()
-	lastWarn := start
-	delay := sweepPollMin
-	termSent := false
-	for {
-		c.reapOrphans()
-		if c.treeGone() {
-			if time.Since(start) > 100*time.Millisecond {
-				c.log.Info().Int("child_pid", c.pid).Dur("took", time.Since(start)).Msg("supervise: leftovers gone")
-			}
-			return
-		}
-		now := time.Now()
-		killing := !now.Before(deadline)
-		if killing || !termSent {
-			sig := syscall.SIGKILL
-			if !killing {
-				sig = syscall.SIGTERM
-				termSent = true
-			}
-			procs := allProcs()
-			tree := c.tree(procs)
-			if sig == syscall.SIGTERM || now.Sub(lastWarn) >= sweepWarnEvery {
-				lastWarn = now
-				c.log.Warn().Int("child_pid", c.pid).Int("processes", len(tree)).Str("signal", sig.String()).
-					Dur("since_exit", now.Sub(start)).Msg("supervise: processes of the job outlived it")
-			}
-			_ = unix.Kill(-c.pid, sig)
-			signalProcs(tree, sig, c.pid)
-			if sig != syscall.SIGKILL {
-				_ = unix.Kill(-c.pid, syscall.SIGCONT)
-				signalProcs(tree, syscall.SIGCONT, c.pid)
-			}
-		}
-		d := delay
-		if !killing {
-			if left := deadline.Sub(now); left < d {
-				d = left
-			}
-		}
-		time.Sleep(d)
-		if delay *= 2; delay > sweepPollMax {
-			delay = sweepPollMax
-		}
-	}
-}
-
-// reapOrphans reaps the job's processes that are our children and have
-// exited: the members of its group and the other orphans attributed to it.
-// It never waits for anything else (os/exec's children are not touched).
-func (c *Child) reapOrphans() {
-	var ws unix.WaitStatus
-	for {
-		pid, err := unix.Wait4(-c.pid, &ws, unix.WNOHANG, nil)
-		if pid <= 0 && err != unix.EINTR {
-			break
-		}
-	}
-	for _, pid := range c.ownChildren() {
-		for {
-			_, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-			if err != unix.EINTR {
-				break
-			}
-		}
-	}
 }
 
 // bootTicks is CLOCK_BOOTTIME in the clock ticks of /proc/PID/stat's

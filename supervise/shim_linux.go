@@ -154,17 +154,25 @@ func RunShim(args []string) int {
 
 	cfg, err := parseShimArgs(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "cronguard shim: %v\n", err)
+		shimSay(fmt.Sprintf("cronguard shim: %v\n", err))
 		return ExitShimFailure
 	}
 	if cfg.ppid > 0 && unix.Getppid() != cfg.ppid {
 		// The parent died before the handler was in place: its
 		// parent-death signal may have been lost. Never start the job.
-		fmt.Fprintln(os.Stderr, "cronguard shim: cronguard exited before the job started")
-		return ExitShimFailure
+		// A prepared shim is usually here because cronguard skipped
+		// (lock busy), aborted it and exited before the shim had
+		// started: the go pipe, at EOF now, says so, and a skip is
+		// silent.
+		if cfg.goFd >= 0 {
+			if _, v := awaitGo(cfg.goFd); v == goAborted {
+				return 0
+			}
+		}
+		return parentDied()
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		fmt.Fprintf(os.Stderr, "cronguard shim: PR_SET_CHILD_SUBREAPER: %v\n", err)
+		shimSay(fmt.Sprintf("cronguard shim: PR_SET_CHILD_SUBREAPER: %v\n", err))
 		return ExitShimFailure
 	}
 	if cfg.statusFd >= 0 {
@@ -185,12 +193,17 @@ func RunShim(args []string) int {
 	// if the shim itself is SIGKILLed (cronguard then sweeps the rest).
 	env := syscall.Environ()
 	if cfg.goFd >= 0 {
-		extra, ok := awaitGo(cfg.goFd)
-		if !ok || sh.parentGone.Load() {
-			// Aborted (the lock was busy) or cronguard died first:
-			// the command never starts, and nothing is left behind.
+		extra, v := awaitGo(cfg.goFd)
+		switch {
+		case v == goAborted:
+			// The lock was busy, or cronguard refused to start the
+			// job and says why itself: exit without a word.
 			sh.reportUsage()
 			return 0
+		case v != goStart || sh.parentGone.Load():
+			// cronguard died first: the command never starts.
+			sh.reportUsage()
+			return parentDied()
 		}
 		env = append(env, extra...)
 	}
@@ -201,7 +214,7 @@ func RunShim(args []string) int {
 	})
 	if err != nil {
 		code := execFailureCode(err)
-		fmt.Fprintf(os.Stderr, "cronguard: %s: %v\n", cfg.path, err)
+		shimSay(fmt.Sprintf("cronguard: %s: %v\n", cfg.path, err))
 		sh.report(fmt.Sprintf("S %d\n", code<<8))
 		sh.reportUsage()
 		return code
@@ -222,13 +235,39 @@ func RunShim(args []string) int {
 }
 
 // goMessage starts what Pending.Go writes on the go pipe; environment
-// entries follow, each ended by a NUL. EOF without it (Abort, or the
-// parent's death closing the pipe) means the command must not start.
-const goMessage = "GO\x00"
+// entries follow, each ended by a NUL. abortMessage is what Pending.Abort
+// writes. EOF with neither means that cronguard died (its death closed the
+// pipe): the command must not start either way.
+const (
+	goMessage    = "GO\x00"
+	abortMessage = "ABORT\x00"
+)
+
+// goVerdict is what the go pipe said.
+type goVerdict int
+
+const (
+	goNone    goVerdict = iota // EOF and nothing else: cronguard died
+	goStart                    // Pending.Go: run the command
+	goAborted                  // Pending.Abort: exit quietly
+)
+
+// parentDied reports, on the job's stderr, that the job did not run because
+// cronguard died before the go. A live cronguard never gets here: every
+// path of it that does not start the job aborts the shim first (silently:
+// a skip writes nothing, a refused start prints cronguard's own error).
+// So this line appears only after a crash, which printed its own error,
+// or a SIGKILL (the OOM killer), which left no other trace for cron to
+// mail. (A shim whose parent dies before its signal handlers are in place
+// is killed outright by its parent-death signal, silently.)
+func parentDied() int {
+	shimSay("cronguard shim: cronguard exited before the job started\n")
+	return ExitShimFailure
+}
 
 // awaitGo reads the go pipe to EOF and returns the extra environment, and
-// whether the command may start.
-func awaitGo(fd int) ([]string, bool) {
+// what cronguard said.
+func awaitGo(fd int) ([]string, goVerdict) {
 	f := os.NewFile(uintptr(fd), "go-pipe")
 	defer f.Close()
 	var buf []byte
@@ -240,9 +279,12 @@ func awaitGo(fd int) ([]string, bool) {
 			break
 		}
 	}
+	if string(buf) == abortMessage {
+		return nil, goAborted
+	}
 	msg, ok := strings.CutPrefix(string(buf), goMessage)
 	if !ok {
-		return nil, false
+		return nil, goNone
 	}
 	var extra []string
 	for _, kv := range strings.Split(msg, "\x00") {
@@ -250,7 +292,7 @@ func awaitGo(fd int) ([]string, bool) {
 			extra = append(extra, kv)
 		}
 	}
-	return extra, true
+	return extra, goStart
 }
 
 // watchSignals drains caught signals. Only the parent-death signal, and
@@ -389,4 +431,16 @@ func dieOf(sig syscall.Signal) {
 	// This thread (locked) has sig unblocked: deliver it here.
 	_ = unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
 	time.Sleep(10 * time.Millisecond) // only reached if the signal did not kill us
+}
+
+// shimSay writes msg on the shim's stderr, which is the job's and cron's.
+// If that pipe is closed, the write must fail rather than kill the shim by
+// SIGPIPE (Go's default for fds 1 and 2), which would hide the job's exit
+// status from cronguard. SIGPIPE is caught here, not at start-up: each
+// signal.Notify costs the shim a round trip (see shimCaught), and only
+// these rare paths write, after which no command is started (so its
+// disposition, reset by exec anyway, does not matter).
+func shimSay(msg string) {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	_, _ = os.Stderr.WriteString(msg)
 }

@@ -33,7 +33,11 @@
 // changed. fd 3 is the write end of a pipe on which the shim reports "S
 // <wait status>" when the command is reaped and "C <utime µs> <stime µs>
 // <maxrss KB>" once none of the job's processes is left; the command does
-// not inherit it. The shim's environment, working directory and fds 0-2
+// not inherit it. With --go-fd 4 (Prepare), the shim waits for fd 4's EOF
+// before it starts the command: "GO\x00" followed by NUL-ended KEY=VALUE
+// entries starts it, "ABORT\x00" makes the shim exit 0 without a word (a
+// skip is silent), and EOF alone means cronguard died: the shim says so on
+// stderr and exits 125. The shim's environment, working directory and fds 0-2
 // are the command's. It exits with the command's code, dies of the
 // command's signal, or exits 127/126 if the command cannot be executed.
 //

@@ -3,6 +3,7 @@
 package supervise
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +54,17 @@ func runHelper(mode string, args []string) int {
 		return 2
 	}
 	exe, _ := os.Executable()
+	if mode == "abort" {
+		// A cronguard that skips (lock busy): Prepare, Abort, exit at once,
+		// usually before the shim has even finished starting.
+		p, err := Prepare(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", args[1]}}, WithShim(exe))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		p.Abort()
+		return 0
+	}
 	if mode == "prepared" {
 		// A cronguard that dies while its shim waits for the go.
 		p, err := Prepare(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", args[1]}}, WithShim(exe))
@@ -679,18 +692,34 @@ func TestPrepareGo(t *testing.T) {
 }
 
 // TestPrepareParentDeath: when cronguard dies while its prepared shim waits
-// for the go, the shim exits and the command never runs.
+// for the go, the shim exits and the command never runs; unlike an abort,
+// the shim says so on stderr (a SIGKILLed cronguard could not).
 func TestPrepareParentDeath(t *testing.T) {
 	dir := t.TempDir()
 	pidFile, out := filepath.Join(dir, "shim"), filepath.Join(dir, "ran")
 	helper := exec.Command(testExe, pidFile, "echo ran > "+out)
 	helper.Env = append(os.Environ(), helperEnv+"=prepared")
-	helper.Stderr = os.Stderr
+	var stderr syncBuffer
+	helper.Stderr = &stderr
+	helper.WaitDelay = 5 * time.Second // the shim holds the pipe too
 	if err := helper.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer helper.Process.Kill()
 	shim := readPid(t, pidFile)
+	// The shim names itself once its handlers are in place; killed
+	// earlier, its parent-death signal kills it outright, silently (the
+	// job does not run either way).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", shim))
+		if strings.TrimSpace(string(b)) == "cronguard-shim" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shim did not get ready: comm %q", b)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := helper.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -707,6 +736,27 @@ func TestPrepareParentDeath(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Fatal("the job ran although its cronguard died before the go")
 	}
+	if got, want := stderr.String(), "cronguard shim: cronguard exited before the job started\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestPrepareAbort: an aborted shim exits without running the command.
@@ -733,5 +783,86 @@ func TestPrepareAbort(t *testing.T) {
 	}
 	if _, err := p.Go(nil); err == nil {
 		t.Fatal("Go after Abort succeeded")
+	}
+}
+
+// TestPrepareAbortSilent: a skip is silent. A cronguard that aborts its
+// prepared shim and exits at once (the lock-busy skip) must leave nothing on
+// the shared stderr, which cron would mail: the shim, which usually notices
+// its parent is gone, must tell the abort from a crash. Many short-lived
+// fake cronguards, several at a time, so that the shim's start-up overlaps
+// its parent's exit in every possible way.
+func TestPrepareAbortSilent(t *testing.T) {
+	const runs, parallel = 200, 8
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ran")
+	sem := make(chan struct{}, parallel)
+	var mu sync.Mutex
+	var noisy []string
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := 0; i < runs; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			helper := exec.Command(testExe, "-", "echo ran >> "+out)
+			helper.Env = append(os.Environ(), helperEnv+"=abort")
+			// A pipe: Wait returns only once every holder of the write
+			// end, the shim too, has exited.
+			var stderr bytes.Buffer
+			helper.Stderr = &stderr
+			err := helper.Run()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || stderr.Len() > 0 {
+				noisy = append(noisy, fmt.Sprintf("%v: %q", err, stderr.String()))
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d aborted runs in %v", runs, time.Since(t0))
+	if len(noisy) > 0 {
+		t.Errorf("%d of %d aborted runs wrote to stderr or failed, e.g. %s", len(noisy), runs, noisy[0])
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an aborted job ran")
+	}
+}
+
+// BenchmarkAbort measures what Abort adds to a skip: the call alone (the
+// shim's start-up and exit, off cronguard's path, are not timed).
+func BenchmarkAbort(b *testing.B) {
+	spec := Spec{Path: "/bin/true", Args: []string{"true"}}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		p, err := Prepare(spec, WithShim(testExe))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		p.Abort()
+		b.StopTimer()
+		<-p.c.Done()
+		b.StartTimer()
+	}
+}
+
+// TestShimClosedStderr: the shim's own message (here: command not found)
+// to a closed stderr (cron's pipe gone) is a failed write, not death by
+// SIGPIPE, so the run still ends with the shell's code, 127, not 141.
+func TestShimClosedStderr(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	c, err := Start(Spec{Path: filepath.Join(t.TempDir(), "missing"), Stderr: w}, WithShim(testExe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := waitDone(t, c, 5*time.Second); res.ExitCode != ExitNotFound {
+		t.Errorf("result %+v, want exit %d", res, ExitNotFound)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -533,5 +534,213 @@ func TestE2E_SwitchmanConfigUnchanged(t *testing.T) {
 	}
 	if fin["lock"] != "legacy-job" {
 		t.Errorf("lock %v", fin["lock"])
+	}
+}
+
+// TestE2E_LockBusySkipIsSilent: a skip writes nothing to stderr, which cron
+// mails. cronguard starts its job's shim early (to overlap the lock's round
+// trips) and on a lock-busy skip exits at once; on a loaded box the shim,
+// slower to start, then finds its parent gone. The test makes that
+// interleaving certain rather than likely: a watcher freezes each shim
+// (SIGSTOP) as soon as it is forked, lets cronguard finish its skip and
+// exit, then resumes the shim. Several cronguards at a time.
+func TestE2E_LockBusySkipIsSilent(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	if _, err := e.conn.Create(e.prefix+"/locks", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.conn.Create(e.lockPath("job"), []byte("otherhost.example 4242"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(e.dir, "ran")
+	job := e.script("job", "touch "+marker)
+	const runs, parallel = 120, 4
+	var mu sync.Mutex
+	noisy, frozen := 0, 0
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i := 0; i < runs; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		p := e.start("hostA", "run", "-g", "both", "--skip-code", "9", "--", job)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			caught := freezeShimUntilExit(t, p.cmd.Process.Pid)
+			// p.done closes once every holder of the stderr pipe,
+			// the shim too, has closed it.
+			select {
+			case <-p.done:
+			case <-time.After(60 * time.Second):
+				t.Errorf("cronguard or its shim did not exit; stderr %q", p.stderr.String())
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if caught {
+				frozen++
+			}
+			if p.code != 9 || len(p.events("skip")) != 1 || p.events("skip")[0]["reason"] != "lock_busy" {
+				t.Errorf("exit %d, want a lock_busy skip (code 9); stderr %q\nlog:\n%s", p.code, p.stderr.String(), p.logText())
+				return
+			}
+			if s := p.stderr.String(); s != "" {
+				if noisy == 0 {
+					t.Errorf("a lock-busy skip wrote to stderr (cron would mail it): %q", s)
+				}
+				noisy++
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d skips, %d with the shim frozen until cronguard exited, %d wrote to stderr", runs, frozen, noisy)
+	if noisy > 0 {
+		t.Errorf("%d of %d skips wrote to stderr", noisy, runs)
+	}
+	if frozen == 0 {
+		t.Error("no shim was caught before its cronguard exited: the test exercised nothing")
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("job ran while the lock was held")
+	}
+}
+
+// freezeShimUntilExit watches cronguard pid cg for a child (its shim, the
+// only process it forks), SIGSTOPs it as soon as it has exec'd (stopped
+// before, it would hold cronguard in fork-exec) and before it names itself
+// cronguard-shim (which it does once it has checked on its parent), waits
+// for cronguard to exit, and SIGCONTs it. It reports whether it froze one.
+func freezeShimUntilExit(t *testing.T, cg int) bool {
+	taskDir := fmt.Sprintf("/proc/%d/task", cg)
+	shim := 0
+	for shim == 0 && pidAlive(cg) {
+		tasks, _ := os.ReadDir(taskDir)
+		for _, task := range tasks {
+			b, _ := os.ReadFile(filepath.Join(taskDir, task.Name(), "children"))
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				shim, _ = strconv.Atoi(f[0])
+				break
+			}
+		}
+	}
+	if shim == 0 {
+		return false
+	}
+	commFile := fmt.Sprintf("/proc/%d/comm", shim)
+	for {
+		b, err := os.ReadFile(commFile)
+		comm := strings.TrimSpace(string(b))
+		if err != nil || comm == "cronguard-shim" {
+			return false // gone, or past its parent check: too late
+		}
+		if comm == "exe" { // exec'd as /proc/self/exe
+			break
+		}
+	}
+	if syscall.Kill(shim, syscall.SIGSTOP) != nil {
+		return false
+	}
+	defer syscall.Kill(shim, syscall.SIGCONT)
+	deadline := time.Now().Add(30 * time.Second)
+	for pidAlive(cg) {
+		if time.Now().After(deadline) {
+			t.Errorf("cronguard %d did not exit while its shim was stopped", cg)
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// TestE2E_ClosedStderrDoesNotKill: cron's pipe may be gone (cron restarted).
+// A warning written to a closed stderr must be a failed write, not death by
+// SIGPIPE: cronguard must still release the lock at once, write the run
+// record and exit with the job's code. The job here dies of a signal sent
+// by someone else (itself), which cronguard reports as a warning.
+func TestE2E_ClosedStderrDoesNotKill(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	job := e.script("job", "kill -USR1 $$\n")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // nobody will ever read: every write gets EPIPE (and SIGPIPE)
+	logPath := e.newLogPath()
+	cmd := exec.Command(binPath, "--zk", e.zkAddr, "--prefix", e.prefix, "--hostname", "hostA",
+		"--log-level", "debug", "--log-file", logPath, "run", "-g", "g", "--", job)
+	cmd.Env = withoutCronguardEnv(os.Environ())
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var code int
+	select {
+	case err := <-done:
+		code = exitCodeOf(err)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("cronguard did not exit")
+	}
+	p := &proc{log: logPath}
+	if want := 128 + int(syscall.SIGUSR1); code != want {
+		t.Fatalf("exit %d, want the job's %d (141 is death by SIGPIPE); log:\n%s", code, want, p.logText())
+	}
+	// Right after the exit, not once the session expires.
+	if e.exists(e.lockPath("job")) {
+		t.Error("lock node still held after cronguard exited")
+	}
+	if !e.exists(e.prefix + "/runs/job") {
+		t.Error("no run record written")
+	}
+	if fin := p.mustEvent(t, "finish"); fin["level"] != "warn" {
+		t.Errorf("finish event %v: want the warning that hit the closed stderr", fin)
+	}
+}
+
+// TestE2E_JobGetsDefaultSIGPIPE: cronguard survives a closed stderr by
+// catching SIGPIPE, never by ignoring it: an ignored SIGPIPE is inherited
+// across exec, and a job's `producer | head -1` would then spin on EPIPE
+// errors instead of dying quietly. The job sees its own disposition and
+// cronguard's (its shim's parent): neither ignores SIGPIPE, cronguard
+// catches it. (The shim, a Go program, installs its own SIGPIPE handler and
+// so would shield the job even from an ignoring cronguard: hence the check
+// on cronguard itself.)
+func TestE2E_JobGetsDefaultSIGPIPE(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	jobOut, cgOut := filepath.Join(e.dir, "job"), filepath.Join(e.dir, "cronguard")
+	job := e.script("job", `grep -E '^Sig(Ign|Cgt):' /proc/self/status > `+jobOut+`
+cg=$(awk '/^PPid:/ {print $2}' /proc/$PPID/status)
+grep -E '^Sig(Ign|Cgt):' /proc/$cg/status > `+cgOut+`
+`)
+	p := e.run("hostA", "run", "-g", "g", "--", job)
+	if p.code != 0 {
+		t.Fatalf("exit %d; stderr %s", p.code, p.stderr.String())
+	}
+	pipe := uint64(1) << (uint(syscall.SIGPIPE) - 1)
+	masks := func(file string) (ign, cgt uint64) {
+		b, _ := os.ReadFile(file)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+				ign, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			}
+			if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+				cgt, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			}
+		}
+		if cgt == 0 {
+			t.Fatalf("%s: no signal masks: %q", file, b)
+		}
+		return ign, cgt
+	}
+	if ign, _ := masks(jobOut); ign&pipe != 0 {
+		t.Errorf("the job inherited an ignored SIGPIPE (SigIgn %x)", ign)
+	}
+	if ign, cgt := masks(cgOut); ign&pipe != 0 || cgt&pipe == 0 {
+		t.Errorf("cronguard must catch SIGPIPE, not ignore it: SigIgn %x SigCgt %x", ign, cgt)
 	}
 }

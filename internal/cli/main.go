@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/rs/zerolog"
 
@@ -48,6 +50,14 @@ func Main(args []string) int {
 	if supervise.IsShim(args[1:]) {
 		return supervise.RunShim(args[1:])
 	}
+	// A write to a closed stdout or stderr (cron's pipe gone) must fail
+	// with EPIPE, not kill cronguard by SIGPIPE as Go does by default for
+	// fds 1 and 2: dead on a warning, it would leave the lock held until
+	// the session expires and write no run record. Caught, not ignored
+	// (signal.Ignore): an ignored disposition is inherited across exec by
+	// the job, a caught one is reset to the default there, so `yes | head`
+	// in a job still ends as it should. Nobody reads the channel.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	// Milliseconds in log timestamps: stop latencies are tens of them.
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	root := newRootCmd(os.Stdout, os.Stderr)
