@@ -177,6 +177,9 @@ func awaitSession(ctx context.Context, s *session.Session, rc <-chan struct{}, d
 	if session.Gone(err) {
 		return err
 	}
+	if ctx.Err() != nil {
+		return ctxErr(ctx)
+	}
 	if s.Connected() {
 		return nil // back already, or the request failed for another reason: retry
 	}

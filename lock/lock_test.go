@@ -178,3 +178,27 @@ func lockLoss(t *testing.T, l *Lock, d time.Duration) *session.Loss {
 		return nil
 	}
 }
+
+// Taking the lock while ZooKeeper does not answer is bounded by ctx (the
+// run gives it connect_timeout + T) and reports the outage, not a busy lock.
+func TestIntegration_AcquireBoundedInPartition(t *testing.T) {
+	srv := zktest.StartServer(t)
+	px, err := zktest.NewProxy(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	s := dialT(t, px.Addr(), session.WithSessionTimeout(4*time.Second))
+	mustCreate(t, s, "/p")
+	px.Blackhole()
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = Acquire(ctx, s, "/p/locks/job", nil)
+	if !errors.Is(err, session.ErrUnreachable) {
+		t.Fatalf("err = %v, want session.ErrUnreachable", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("Acquire took %v with a 1.5s bound", el)
+	}
+}

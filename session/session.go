@@ -290,12 +290,28 @@ func (s *Session) Close() {
 	s.closing.Store(true)
 	s.ended.Store(true)
 	s.end(ErrClosed)
-	if s.conn.State() == zk.StateHasSession {
-		s.conn.Close()
+	if s.conn.State() != zk.StateHasSession {
+		go s.conn.Close() // the link is down: the close would wait for nothing
 		return
 	}
-	go s.conn.Close() // the link is down: the close would wait for nothing
+	// On a live link the close takes a round trip and ends the session's
+	// ephemeral nodes at once; on a link that just died go-zookeeper would
+	// wait a second for its answer. Waiting closeBound at most keeps a
+	// signal's exit prompt; past it the nodes go with the session's expiry.
+	closed := make(chan struct{})
+	go func() { s.conn.Close(); close(closed) }()
+	t := time.NewTimer(closeBound)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+	}
 }
+
+// closeBound is how long Close waits for the server to end the session: far
+// above a healthy round trip (a lock left behind would hold the next run
+// until the session expires), far below the second a signal gets.
+const closeBound = 500 * time.Millisecond
 
 // end closes Done with err, the first time.
 func (s *Session) end(err error) {
@@ -334,7 +350,9 @@ func (s *Session) onEvent(ev zk.Event) {
 			s.log.Debug().Str("event", "zk").Str("state", "session").Str("server", ev.Server).
 				Str("session", fmt.Sprintf("%#x", id)).Dur("timeout", s.Timeout()).Msg("zk")
 		case id != s.id.Load():
-			s.log.Warn().Str("event", "zk").Str("state", "new_session").
+			// Info: what it means for the run (a stop, a new wait) is
+			// the run's to say; a waiter that carries on mails nothing.
+			s.log.Info().Str("event", "zk").Str("state", "new_session").
 				Str("session", fmt.Sprintf("%#x", id)).Msg("zk")
 			s.expire("ZooKeeper opened a new session: the old one expired")
 		default:
@@ -345,7 +363,7 @@ func (s *Session) onEvent(ev zk.Event) {
 			s.reconnMu.Unlock()
 		}
 	case zk.StateExpired:
-		s.log.Warn().Str("event", "zk").Str("state", "expired").Msg("zk")
+		s.log.Info().Str("event", "zk").Str("state", "expired").Msg("zk")
 		if s.id.Load() != 0 {
 			s.expire("ZooKeeper session expired")
 		}

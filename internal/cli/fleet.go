@@ -45,7 +45,7 @@ func (g *globalOptions) dialAdmin(ctx context.Context) (*adminConn, error) {
 	if st.local.LogLevel == "debug" {
 		level = "debug"
 	}
-	log, _, _, err := newLogger(level, "console", "-", g.stderr)
+	log, _, err := newLogger(level, "console", "-", g.stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -14,17 +14,18 @@ import (
 // newLogger builds the run's logger: the log file (or syslog when none is
 // set) at the configured level, and warnings and errors also on stderr so
 // that cron's MAILTO reports them. sinkOnly writes to the log file or syslog
-// alone, for errors that Main prints on stderr itself. The returned closer
-// flushes the sinks.
-func newLogger(level, format, file string, stderr io.Writer) (log, sinkOnly zerolog.Logger, closer func(), err error) {
+// alone, for errors that Main prints on stderr itself. The sinks are never
+// closed: the process exits right after its run, and a goroutine that logs
+// late (the supervisor reaping an aborted shim) must not find them closed,
+// or zerolog reports that on stderr, which cron mails.
+func newLogger(level, format, file string, stderr io.Writer) (log, sinkOnly zerolog.Logger, err error) {
 	log, sinkOnly = zerolog.Nop(), zerolog.Nop()
-	closer = func() {}
 	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
 	if err != nil || lvl == zerolog.NoLevel {
-		return log, sinkOnly, closer, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+		return log, sinkOnly, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
 	if format != "json" && format != "console" {
-		return log, sinkOnly, closer, fmt.Errorf("log format %q: want json or console", format)
+		return log, sinkOnly, fmt.Errorf("log format %q: want json or console", format)
 	}
 	var main io.Writer
 	toStderr := false
@@ -34,15 +35,13 @@ func newLogger(level, format, file string, stderr io.Writer) (log, sinkOnly zero
 	case "":
 		if w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_CRON, "cronguard"); err == nil {
 			main = zerolog.SyslogLevelWriter(w)
-			closer = func() { w.Close() }
 		}
 	default:
 		f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
-			return log, sinkOnly, closer, fmt.Errorf("log file: %w", err)
+			return log, sinkOnly, fmt.Errorf("log file: %w", err)
 		}
 		main = f
-		closer = func() { f.Close() }
 	}
 	if main != nil && format == "console" && !toStderr {
 		main = zerolog.ConsoleWriter{Out: main, NoColor: true, TimeFormat: time.RFC3339}
@@ -61,7 +60,7 @@ func newLogger(level, format, file string, stderr io.Writer) (log, sinkOnly zero
 		writers = append(writers, levelWriter{consoleStderr(stderr), zerolog.WarnLevel})
 	}
 	log = zerolog.New(zerolog.MultiLevelWriter(writers...)).With().Timestamp().Logger()
-	return log, sinkOnly, closer, nil
+	return log, sinkOnly, nil
 }
 
 func consoleStderr(w io.Writer) io.Writer {

@@ -119,11 +119,10 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 	l := st.local
-	log, sinkOnly, closeLog, err := newLogger(l.LogLevel, l.LogFormat, l.LogFile, o.g.stderr)
+	log, sinkOnly, err := newLogger(l.LogLevel, l.LogFormat, l.LogFile, o.g.stderr)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
 	e := &runEnv{o: o, st: st, lockName: o.lockName, runID: newRunID(), grace: l.TerminationTimeout, signals: signals}
 	if o.killGraceSet {
 		e.grace = o.killGrace

@@ -106,20 +106,24 @@ func (e *runEnv) acquireLeases(ctx context.Context) error {
 }
 
 // takeLease queues for one resource, waits for the head of the queue, takes
-// the lease and leaves the queue (at once, so that the next in line may
-// try while this run waits for its other resources).
+// the lease and leaves the queue.
 func (e *runEnv) takeLease(ctx context.Context, sess *session.Session, sp leaseSpec, data []byte, deadline time.Time) (*lease.Lease, error) {
 	acl := lease.WithACL(e.nodeACL())
 	ticket, err := lease.NewQueue(sess, e.st.root, sp.Resource, acl).Join(ctx, e.lockName, data)
 	if err != nil {
 		return nil, err
 	}
-	defer ticket.Leave()
 	e.log.Debug().Str("resource", sp.Resource).Str("queue", ticket.Path()).Msg("queued for a lease")
 	if err := ticket.Wait(ctx, deadline); err != nil {
-		return nil, err
+		return nil, err // the entry goes with the session the run closes
 	}
-	return lease.NewSemaphore(sess, e.st.root, sp.Resource, acl).Acquire(ctx, sp.Count, sp.Total, data, deadline)
+	l, err := lease.NewSemaphore(sess, e.st.root, sp.Resource, acl).Acquire(ctx, sp.Count, sp.Total, data, deadline)
+	if err == nil {
+		// Leave the queue at once so that the next in line may try, but
+		// without holding up this run.
+		go ticket.Leave()
+	}
+	return l, err
 }
 
 // leaseOrder checks the leased resources against the fleet config's

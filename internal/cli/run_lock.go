@@ -166,18 +166,22 @@ func (e *runEnv) acquireLock(ctx context.Context) (*lock.Lock, error) {
 	if err != nil {
 		return nil, e.waitFailed(err)
 	}
-	defer ticket.Leave()
 	e.log.Debug().Str("queue", ticket.Path()).Str("holder", string(holder)).Dur("wait", e.o.wait).Msg("lock busy; waiting")
 	for {
 		err := lease.WaitGone(ctx, sess, p, deadline)
 		if errors.Is(err, lease.ErrTimeout) {
-			ticket.Leave()
 			return nil, busy(time.Since(e.waitStart))
 		}
 		if err != nil {
 			return nil, e.waitFailed(err)
 		}
 		lk, err := e.takeLock(ctx, sess, p, &holder)
+		if err == nil {
+			// Out of the queue, without holding up the job: the entry
+			// goes with the session at the latest. A run that gives up
+			// leaves it to the session's close.
+			go ticket.Leave()
+		}
 		if !errors.Is(err, lock.ErrBusy) {
 			return lk, err
 		}
