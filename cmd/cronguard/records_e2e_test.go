@@ -165,12 +165,14 @@ func TestE2E_FencedRunIsRecorded(t *testing.T) {
 	fencedID := runIDOf(t, a)
 
 	px.Blackhole()
-	if _, ok := deathWatch([]int{child, gc}, 3*T); !ok {
+	died, ok := deathWatch([]int{child, gc}, 3*T)
+	if !ok {
 		t.Fatalf("job alive 3T into the partition; log:\n%s", a.logText())
 	}
 	if code := a.wait(t, 30*time.Second); code != 143 && code != 137 {
 		t.Errorf("fenced run exit %d, want 143 or 137", code)
 	}
+	t.Logf("the fenced run exited %v after its job died", time.Since(died).Round(time.Millisecond))
 	if stop := a.mustEvent(t, "stop"); stop["reason"] != "fence" {
 		t.Fatalf("stop reason %v, want fence", stop["reason"])
 	}
