@@ -120,6 +120,22 @@ func TestE2E_RecordsUnderContention(t *testing.T) {
 	sort.Slice(waits, func(i, j int) bool { return waits[i] < waits[j] })
 	t.Logf("%d runs finishing at once: all exited within %v of the release (median %v)", n, waits[n-1], waits[n/2])
 
+	var took []time.Duration
+	for _, p := range procs {
+		for _, line := range strings.Split(p.logText(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "run record written" {
+				if ms, ok := m["took"].(float64); ok {
+					took = append(took, time.Duration(ms*float64(time.Millisecond)))
+				}
+			}
+		}
+	}
+	if len(took) > 0 {
+		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+		t.Logf("record write after the job: median %v, max %v (%d runs)", took[len(took)/2], took[len(took)-1], len(took))
+	}
+
 	rec := e.readRecord("burst")
 	inHistory := map[string]bool{}
 	for _, h := range rec.History {

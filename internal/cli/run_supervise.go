@@ -112,6 +112,7 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 // run; when that fails too the run is counted as unrecorded. A failure is
 // logged (one warning) and never changes the exit code.
 func (e *runEnv) recordRun(sess *session.Session, entry runEntry, prefetched <-chan recordRead) {
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), recordBound)
 	defer cancel()
 	sp := newSpool(e.st.local.StateDir, e.st.root, e.lockName)
@@ -127,6 +128,7 @@ func (e *runEnv) recordRun(sess *session.Session, entry runEntry, prefetched <-c
 	err = e.writeRecord(ctx, sess, entry, pend.entries, prefetched)
 	switch {
 	case err == nil:
+		e.log.Debug().Dur("took", time.Since(began)).Msg("run record written")
 		if len(pend.entries) > 0 {
 			e.log.Info().Int("runs", len(pend.entries)).Msg("added runs saved by earlier runs to the run record")
 			if err := sp.remove(pend.files); err != nil {
