@@ -33,6 +33,10 @@ const (
 	maxRunsHistory            = 1000             // keeps a run-record znode well under ZooKeeper's 1 MB
 )
 
+// DefaultStateDir is where runs that could not write their run record
+// leave it for the next run (key state_dir).
+const DefaultStateDir = "/var/lib/cronguard"
+
 // Local is the local config file (/etc/cronguard/config.json, or a
 // switchman /etc/switchman.conf used unchanged).
 type Local struct {
@@ -56,6 +60,7 @@ type Local struct {
 	Auth        string // key auth, resolved to "user:pass" (never the file name)
 	MetricsDir  string // key metrics_dir, an absolute directory; "" = no metrics
 	RunsHistory int    // key runs_history; 0 = the caller's default
+	StateDir    string // key state_dir, an absolute directory; "" = no local state (unrecorded runs are only counted)
 }
 
 // DefaultLocal returns a Local with every default filled in and no
@@ -66,6 +71,7 @@ func DefaultLocal() *Local {
 		TerminationTimeout: DefaultTerminationTimeout,
 		SessionTimeout:     DefaultSessionTimeout,
 		ConnectTimeout:     DefaultConnectTimeout,
+		StateDir:           DefaultStateDir,
 	}
 }
 
@@ -314,6 +320,9 @@ func (l *Local) Validate(source string) error {
 	if l.MetricsDir != "" && !filepath.IsAbs(l.MetricsDir) {
 		return invalidf(source, "%q must be an absolute path, got %q", "metrics_dir", l.MetricsDir)
 	}
+	if l.StateDir != "" && !filepath.IsAbs(l.StateDir) {
+		return invalidf(source, "%q must be an absolute path, got %q", "state_dir", l.StateDir)
+	}
 	if l.RunsHistory < 0 || l.RunsHistory > maxRunsHistory {
 		return invalidf(source, "%q must be from 0 to %d, got %d", "runs_history", maxRunsHistory, l.RunsHistory)
 	}
@@ -451,6 +460,13 @@ var localKeys = map[string]func(l *Local, raw json.RawMessage, source string) st
 			return fmt.Sprintf("must be an absolute path, got %q", s)
 		}
 		l.MetricsDir = s
+		return ""
+	}),
+	"state_dir": stringKey(func(l *Local, s string) string {
+		if s != "" && !filepath.IsAbs(s) {
+			return fmt.Sprintf("must be an absolute path, got %q", s)
+		}
+		l.StateDir = s
 		return ""
 	}),
 	"runs_history": func(l *Local, raw json.RawMessage, _ string) string {

@@ -28,6 +28,7 @@ func TestDefaultLocal(t *testing.T) {
 		TerminationTimeout: 10 * time.Second,
 		SessionTimeout:     30 * time.Second,
 		ConnectTimeout:     5 * time.Second,
+		StateDir:           "/var/lib/cronguard",
 	}
 	if got := DefaultLocal(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("DefaultLocal() = %+v, want %+v", got, want)
@@ -86,7 +87,8 @@ func TestParseLocal(t *testing.T) {
 				"hostname": "box1.example.com",
 				"auth": "user:secret",
 				"metrics_dir": "/var/lib/node_exporter",
-				"runs_history": 20
+				"runs_history": 20,
+				"state_dir": "/srv/cronguard"
 			}`,
 			want: &Local{
 				ZKHosts: "a:1,b/chroot", Servers: []string{"a:1", "b:2181"}, Chroot: "/chroot",
@@ -101,6 +103,7 @@ func TestParseLocal(t *testing.T) {
 				Auth:                 "user:secret",
 				MetricsDir:           "/var/lib/node_exporter",
 				RunsHistory:          20,
+				StateDir:             "/srv/cronguard",
 			},
 		},
 		{
@@ -225,6 +228,7 @@ func TestParseLocalErrors(t *testing.T) {
 		{"log format", `{` + ok + `,"log_format":"xml"}`, src + `: "log_format" must be "json" or "console", got "xml"`, 0, 0, 0},
 		{"log level", `{` + ok + `,"loglevel":"verbose"}`, src + `: "loglevel" must be one of trace, debug, info, warn, error (or a switchman level), got "verbose"`, 0, 0, 0},
 		{"metrics dir relative", `{` + ok + `,"metrics_dir":"metrics"}`, src + `: "metrics_dir" must be an absolute path, got "metrics"`, 0, 0, 0},
+		{"state dir relative", `{` + ok + `,"state_dir":"state"}`, src + `: "state_dir" must be an absolute path, got "state"`, 0, 0, 0},
 		{"runs history fraction", `{` + ok + `,"runs_history":2.5}`, src + `: "runs_history" must be a whole number, got 2.5`, 0, 0, 0},
 		{"runs history negative", `{` + ok + `,"runs_history":-1}`, src + `: "runs_history" must be a whole number, got -1`, 0, 0, 0},
 		{"runs history large", `{` + ok + `,"runs_history":5000}`, src + `: "runs_history" must be from 0 to 1000, got 5000`, 0, 0, 0},

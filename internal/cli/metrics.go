@@ -32,6 +32,7 @@ type runMetrics struct {
 	lastDuration float64
 	lastExit     float64
 	runs         float64
+	unrecorded   float64 // runs whose record entry was lost: neither written nor saved
 	skips        map[string]float64
 	stops        map[string]float64
 }
@@ -152,6 +153,8 @@ func (m *runMetrics) load(data []byte) {
 			m.lastExit = v
 		case "runs_total":
 			m.runs = v
+		case "runs_unrecorded_total":
+			m.unrecorded = v
 		case "skips_total":
 			m.skips[reason] = v
 		case "stops_total":
@@ -201,6 +204,8 @@ func (m *runMetrics) text() []byte {
 	gauge("last_exit_code", "Exit code of the last run on this host.", m.lastExit)
 	fmt.Fprintf(&b, "# HELP %sruns_total Runs started on this host.\n# TYPE %sruns_total counter\n%sruns_total{%s} %s\n",
 		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.runs))
+	fmt.Fprintf(&b, "# HELP %sruns_unrecorded_total Runs on this host missing from the run record: neither written nor saved for the next run.\n# TYPE %sruns_unrecorded_total counter\n%sruns_unrecorded_total{%s} %s\n",
+		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.unrecorded))
 	counter("skips_total", "Runs skipped on this host, by reason.", m.skips)
 	counter("stops_total", "Runs stopped by cronguard on this host, by reason.", m.stops)
 	return b.Bytes()

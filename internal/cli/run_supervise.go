@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"syscall"
 	"time"
@@ -104,21 +105,47 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 	return exitCode(code)
 }
 
-// recordRun writes the run record, bounded in time: after a partition the
-// write may hang until go-zookeeper gives up, and cron should not wait for
-// it. A failure is logged and never changes the exit code.
+// recordRun adds the run to its record, bounded in time (recordBound):
+// with the run's session, or a new one when that is gone. Runs that could
+// not write theirs earlier on this host (the spool) go into the same
+// write. When the write fails the entry is saved to the spool for the next
+// run; when that fails too the run is counted as unrecorded. A failure is
+// logged (one warning) and never changes the exit code.
 func (e *runEnv) recordRun(sess *session.Session, entry runEntry, prefetched <-chan recordRead) {
-	done := make(chan error, 1)
-	go func() {
-		done <- writeRunRecord(sess, e.st.root, e.lockName, entry, e.st.local.RunsHistory, e.nodeACL(), prefetched)
-	}()
-	bound := min(sess.Timeout()/3, 5*time.Second)
-	select {
-	case err := <-done:
-		if err != nil {
-			e.log.Warn().Err(err).Msg("could not write the run record")
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), recordBound)
+	defer cancel()
+	sp := newSpool(e.st.local.StateDir, e.st.root, e.lockName)
+	pend, err := sp.pending()
+	if err != nil {
+		e.log.Warn().Err(err).Msg("cannot read the runs saved by earlier runs; they stay there")
+	}
+	lost := len(pend.bad)
+	if lost > 0 {
+		e.log.Warn().Strs("files", pend.bad).Msg("unreadable saved runs: removed, counted as unrecorded")
+		_ = sp.remove(pend.bad)
+	}
+	err = e.writeRecord(ctx, sess, entry, pend.entries, prefetched)
+	switch {
+	case err == nil:
+		e.log.Debug().Dur("took", time.Since(began)).Msg("run record written")
+		if len(pend.entries) > 0 {
+			e.log.Info().Int("runs", len(pend.entries)).Msg("added runs saved by earlier runs to the run record")
+			if err := sp.remove(pend.files); err != nil {
+				e.log.Warn().Err(err).Msg("cannot remove saved runs already in the record")
+			}
 		}
-	case <-time.After(bound):
-		e.log.Warn().Dur("waited", bound).Msg("could not write the run record: ZooKeeper did not answer")
+	default:
+		if path, serr := sp.save(entry); serr != nil {
+			lost++
+			e.log.Warn().Err(err).AnErr("save_error", serr).
+				Msg("could not write the run record, nor save it for the next run: the run is unrecorded")
+		} else {
+			e.log.Warn().Err(err).Str("saved", path).
+				Msg("could not write the run record: saved, the next run of this job on this host adds it")
+		}
+	}
+	if lost > 0 {
+		e.writeMetrics(func(m *runMetrics) { m.unrecorded += float64(lost) })
 	}
 }

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -37,7 +39,12 @@ type runRecord struct {
 	History     []runEntry `json:"history,omitempty"` // newest first
 }
 
+// add puts the run that just ended at the head of the record: it is the
+// last run, and the last success or failure.
 func (r *runRecord) add(e runEntry, keep int) {
+	if r.has(e.RunID) {
+		return // already there: a write that seemed to fail had happened
+	}
 	r.LastRun = &e
 	if e.Exit == 0 {
 		r.LastSuccess = &e
@@ -48,6 +55,53 @@ func (r *runRecord) add(e runEntry, keep int) {
 	if len(r.History) > keep {
 		r.History = r.History[:keep]
 	}
+}
+
+// addLate adds a run that ended earlier (a spooled entry) where its end
+// time puts it: in the history newest first, and as last run, success or
+// failure only when it ended after the one there.
+func (r *runRecord) addLate(e runEntry, keep int) {
+	if r.has(e.RunID) {
+		return
+	}
+	newer := func(cur *runEntry) bool { return cur == nil || e.End.After(cur.End) }
+	if newer(r.LastRun) {
+		r.LastRun = &e
+	}
+	if e.Exit == 0 && newer(r.LastSuccess) {
+		r.LastSuccess = &e
+	} else if e.Exit != 0 && newer(r.LastFailure) {
+		r.LastFailure = &e
+	}
+	i := 0
+	for i < len(r.History) && !r.History[i].End.Before(e.End) {
+		i++
+	}
+	r.History = append(r.History[:i], append([]runEntry{e}, r.History[i:]...)...)
+	if len(r.History) > keep {
+		r.History = r.History[:keep]
+	}
+}
+
+// has reports whether the run is in the record already. Runs of the same
+// job on one host may both add a spooled entry, and a write that timed out
+// may still have happened; this keeps each run once (as long as it is
+// still in the history).
+func (r *runRecord) has(runID string) bool {
+	if runID == "" {
+		return false
+	}
+	for _, p := range []*runEntry{r.LastRun, r.LastSuccess, r.LastFailure} {
+		if p != nil && p.RunID == runID {
+			return true
+		}
+	}
+	for _, h := range r.History {
+		if h.RunID == runID {
+			return true
+		}
+	}
+	return false
 }
 
 // recordRead is one read of a run record.
@@ -69,40 +123,97 @@ func prefetchRunRecord(sess *session.Session, root, lockName string) <-chan reco
 	return ch
 }
 
-// recordAttempts bounds the compare-and-set retries when hosts finishing
-// the same job race to write its record; each retry re-reads it.
-const recordAttempts = 5
+// recordBound bounds how long cron's process waits for the record after
+// the job ended: writing it, and opening a new session first when the
+// run's own is gone. It is not tied to the session timeout T (as it was,
+// T/3): T says how long the server keeps a silent session, not how long a
+// write takes, and a write that cannot finish in time is not lost any more
+// but saved to the spool for the next run. What bounds it is what the wait
+// costs: cron's process and, for a locked job, the lock stay held (the
+// session closes after the record), so the next run of the job anywhere
+// cannot start meanwhile; a job every minute must not lose its slot to
+// bookkeeping. 5 s is far below that, and far above what contention needs:
+// compare-and-set serializes the writers of one record, each winning
+// round is one read and one write (a few ms), so with the randomized
+// backoff below hundreds of runs finishing at once all get in (50 took
+// well under a second in TestE2E_RecordsUnderContention).
+const recordBound = 5 * time.Second
 
-// writeRunRecord adds entry to the lock's record with compare-and-set, so
-// concurrent writers never lose each other's runs. Its failure is logged by
-// the caller and never changes the job's exit code.
-func writeRunRecord(sess *session.Session, root, lockName string, entry runEntry, keep int, acl []zk.ACL, prefetched <-chan recordRead) error {
+// The pause before retrying a compare-and-set that lost a race: random in
+// [0, b) where b doubles from recordBackoffMin up to recordBackoffMax
+// ("full jitter"), so racing writers spread out instead of colliding again.
+const (
+	recordBackoffMin = 2 * time.Millisecond
+	recordBackoffMax = 128 * time.Millisecond
+)
+
+func recordBackoff(attempt int) time.Duration {
+	b := recordBackoffMax
+	if attempt < 7 {
+		b = min(recordBackoffMin<<attempt, recordBackoffMax)
+	}
+	return time.Duration(rand.Int64N(int64(b)))
+}
+
+// writeRunRecord adds entry, and the spooled entries late, to the lock's
+// record with compare-and-set, so concurrent writers never lose each
+// other's runs: on every lost race it re-reads the record and tries again,
+// after a random pause, until ctx ends. It returns an error the server did
+// not answer (the link is down) at once. Its failure never changes the
+// job's exit code.
+func writeRunRecord(ctx context.Context, sess *session.Session, root, lockName string, entry runEntry, late []runEntry,
+	keep int, acl []zk.ACL, prefetched <-chan recordRead) error {
 	if keep <= 0 {
 		keep = defaultRunsHistory
 	}
 	conn := sess.Conn()
 	p := root + "/runs/" + lockName
-	for attempt := 0; attempt < recordAttempts; attempt++ {
+	do := func(req func() error) error { return sess.DoCtx(ctx, req) }
+	build := func(rec runRecord) []byte {
+		for _, e := range late {
+			rec.addLate(e, keep)
+		}
+		rec.add(entry, keep)
+		out, _ := json.Marshal(rec)
+		return out
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			t := time.NewTimer(recordBackoff(attempt - 1))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("%s: still racing other writers after %d attempts: %w", p, attempt, ctx.Err())
+			case <-t.C:
+			}
+		}
 		var data []byte
 		var st *zk.Stat
 		var err error
-		if attempt == 0 && prefetched != nil {
-			r := <-prefetched
-			data, st, err = r.data, r.stat, r.err
-		} else {
-			err = sess.Do(func() (err error) { data, st, err = conn.Get(p); return err })
+		if prefetched != nil {
+			pre := prefetched
+			prefetched = nil // one use: it is stale after the first attempt
+			select {
+			case r := <-pre:
+				data, st, err = r.data, r.stat, r.err
+			case <-ctx.Done():
+				return fmt.Errorf("reading %s: %w", p, ctx.Err())
+			}
 		}
-		rec := runRecord{Lock: lockName}
+		if st == nil && (err == nil || !errors.Is(err, zk.ErrNoNode)) {
+			// No prefetch, or it failed (a blip at the job's start): read now.
+			err = do(func() (err error) { data, st, err = conn.Get(p); return err })
+		}
 		switch {
 		case errors.Is(err, zk.ErrNoNode):
-			rec.add(entry, keep)
-			out, _ := json.Marshal(rec)
-			err = sess.Do(func() error { _, err := conn.Create(p, out, 0, acl); return err })
+			out := build(runRecord{Lock: lockName})
+			err = do(func() error { _, err := conn.Create(p, out, 0, acl); return err })
 			if errors.Is(err, zk.ErrNoNode) {
-				err = sess.Do(func() error { _, err := conn.Create(root+"/runs", nil, 0, acl); return err })
+				err = do(func() error { _, err := conn.Create(root+"/runs", nil, 0, acl); return err })
 				if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 					return fmt.Errorf("creating %s/runs: %w", root, err)
 				}
+				attempt = -1 // not a lost race: no pause
 				continue
 			}
 			if errors.Is(err, zk.ErrNodeExists) {
@@ -111,22 +222,49 @@ func writeRunRecord(sess *session.Session, root, lockName string, entry runEntry
 			return err
 		case err != nil:
 			if !session.Answered(err) {
-				return err // the connection is down; retrying would only wait
+				return err // the link is down: the caller tries a new session
 			}
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
+		rec := runRecord{Lock: lockName}
 		if len(data) > 0 {
 			if err := json.Unmarshal(data, &rec); err != nil {
 				rec = runRecord{Lock: lockName} // unreadable: start afresh rather than lose this run
 			}
 		}
-		rec.add(entry, keep)
-		out, _ := json.Marshal(rec)
-		err = sess.Do(func() error { _, err := conn.Set(p, out, st.Version); return err })
+		out := build(rec)
+		err = do(func() error { _, err := conn.Set(p, out, st.Version); return err })
 		if errors.Is(err, zk.ErrBadVersion) {
 			continue
 		}
 		return err
 	}
-	return fmt.Errorf("%s kept changing: gave up after %d attempts", p, recordAttempts)
+}
+
+// writeRecord writes the run's entry and the spooled ones within ctx. When
+// the run's session cannot carry the write (it ended: fence, expiry; or
+// its link is down), or loses its link during the write, a new session is
+// opened for it (Dial is bounded by connect_timeout and ctx). Only the
+// failed runs pay for that; the normal path sends no extra request.
+func (e *runEnv) writeRecord(ctx context.Context, sess *session.Session, entry runEntry, late []runEntry, prefetched <-chan recordRead) error {
+	write := func(s *session.Session, pre <-chan recordRead) error {
+		return writeRunRecord(ctx, s, e.st.root, e.lockName, entry, late, e.st.local.RunsHistory, e.nodeACL(), pre)
+	}
+	why := "the run's session is gone"
+	if sess != nil && sess.Err() == nil && sess.Connected() {
+		err := write(sess, prefetched)
+		if err == nil || session.Answered(err) || ctx.Err() != nil {
+			return err
+		}
+		why = "the link to ZooKeeper went down (" + err.Error() + ")"
+	} else if sess != nil && sess.Err() == nil {
+		why = "the link to ZooKeeper is down"
+	}
+	e.log.Info().Str("event", "zk").Str("why", why).Msg("opening a new session to write the run record")
+	fresh, err := e.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("%s and no new session: %w", why, err)
+	}
+	defer fresh.Close()
+	return write(fresh, nil)
 }
