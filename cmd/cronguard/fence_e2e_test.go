@@ -21,8 +21,9 @@ import (
 func (e *env) configFile(name, zk string, sessionTimeout time.Duration) string {
 	e.t.Helper()
 	p := filepath.Join(e.dir, name)
-	body := fmt.Sprintf(`{"zkhosts": %q, "prefix": %q, "session_timeout": %g, "connect_timeout": 3}`,
-		zk, e.prefix, sessionTimeout.Seconds())
+	// state_dir in the test's own dir: a fenced run saves its record there.
+	body := fmt.Sprintf(`{"zkhosts": %q, "prefix": %q, "session_timeout": %g, "connect_timeout": 3, "state_dir": %q}`,
+		zk, e.prefix, sessionTimeout.Seconds(), filepath.Join(e.dir, "state"))
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		e.t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package main
 // signalled does when ZooKeeper goes away or the fleet config changes.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -231,7 +232,14 @@ func TestE2E_DeadLinkReleaseDoesNotHoldCron(t *testing.T) {
 	e.writeFleet(`{"groups": {"g": "hostA"}, "resources": ["r1", "r2"]}`)
 	px := proxyTo(t, srv)
 	const T = 2 * time.Second
-	cfg := e.configFile("release.json", px.Addr(), T)
+	// connect_timeout 1s: the run record's try at a fresh session is
+	// bounded by it, and it must not hide the release's own cost.
+	cfg := filepath.Join(e.dir, "release.json")
+	body := fmt.Sprintf(`{"zkhosts": %q, "prefix": %q, "session_timeout": 2, "connect_timeout": 1, "state_dir": %q}`,
+		px.Addr(), e.prefix, filepath.Join(e.dir, "state"))
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	job, childFile, gcFile, _ := e.longJob("job")
 	p := e.startWithConfig(cfg, "hostA", "run", "-g", "g", "--lease", "r1=1:2", "--lease", "r2=1:2",
 		"--kill-grace", "100ms", "--", job)
@@ -244,7 +252,7 @@ func TestE2E_DeadLinkReleaseDoesNotHoldCron(t *testing.T) {
 	p.wait(t, 30*time.Second)
 	exited := time.Now()
 	if el := exited.Sub(died); el > T {
-		t.Errorf("cronguard exited %v after its job died on a dead link, want under T = %v; log:\n%s", el, T, p.logText())
+		t.Errorf("cronguard exited %v after its job died on a dead link, want under T = %v (connect_timeout 1s); log:\n%s", el, T, p.logText())
 	}
 	t.Logf("job dead -> cronguard exit: %v", exited.Sub(died).Round(time.Millisecond))
 }
