@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/cronguard/cronguard/lease"
 	"github.com/cronguard/cronguard/session"
 )
 
@@ -97,9 +98,9 @@ func writeRunRecord(sess *session.Session, root, lockName string, entry runEntry
 		case errors.Is(err, zk.ErrNoNode):
 			rec.add(entry, keep)
 			out, _ := json.Marshal(rec)
-			err = sess.Do(func() error { _, err := conn.Create(p, out, 0, acl); return err })
+			err = sess.Do(func() error { return createRecordNode(conn, root+"/runs", p, out, acl) })
 			if errors.Is(err, zk.ErrNoNode) {
-				err = sess.Do(func() error { _, err := conn.Create(root+"/runs", nil, 0, acl); return err })
+				err = sess.Do(func() error { return createRecordNode(conn, root+"/runs", root+"/runs", nil, acl) })
 				if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 					return fmt.Errorf("creating %s/runs: %w", root, err)
 				}
@@ -129,4 +130,16 @@ func writeRunRecord(sess *session.Session, root, lockName string, entry runEntry
 		return err
 	}
 	return fmt.Errorf("%s kept changing: gave up after %d attempts", p, recordAttempts)
+}
+
+// createRecordNode creates the record or the runs directory: a persistent
+// node that every host running the job writes, so it admits the
+// credentials of the runs directory's template too (lease.ChildACL), not
+// only the credential of the run that made it.
+func createRecordNode(conn *zk.Conn, runs, p string, data []byte, acl []zk.ACL) error {
+	nacl, err := lease.ChildACL(conn, runs, acl)
+	if err == nil {
+		_, err = conn.Create(p, data, 0, nacl)
+	}
+	return err
 }
