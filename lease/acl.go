@@ -7,13 +7,15 @@ import (
 	"github.com/go-zookeeper/zk"
 )
 
-// A fleet made with `config init --acl` keeps, as the data of each of the
-// prefix's directories (locks, runs, queues, semaphores), the credentials
-// that the persistent nodes runs create below it (directories, run records)
-// must admit besides the run's own: the operator's and the workers'. A run
-// cannot learn them from the directory's ACL: ZooKeeper hides the digests
-// in an ACL from a client without ADMIN on the node, and workers have none.
-// Only the operator may change that data.
+// ACLNode is the node under the prefix where a fleet made with
+// `config init --acl` keeps the credentials that the persistent nodes runs
+// create (directories, run records) must admit besides the run's own: the
+// operator's and the workers'. A run cannot learn them from a directory's
+// ACL: ZooKeeper hides the digests in an ACL from a client without ADMIN on
+// the node, and workers have none. Only the operator may change it, and
+// only the operator and the workers may read it (the digests of their
+// passwords are in it).
+const ACLNode = "acl"
 
 type aclTemplate struct {
 	ACL []aclEntry `json:"acl"`
@@ -25,8 +27,8 @@ type aclEntry struct {
 	ID     string `json:"id"`
 }
 
-// ACLTemplate is the data of a fleet directory under ACLs: acl's entries,
-// to be added to the persistent nodes runs create below it.
+// ACLTemplate is the data of <prefix>/acl: acl's entries, to be added to
+// the persistent nodes runs create.
 func ACLTemplate(acl []zk.ACL) []byte {
 	t := aclTemplate{ACL: []aclEntry{}}
 	for _, a := range acl {
@@ -37,18 +39,19 @@ func ACLTemplate(acl []zk.ACL) []byte {
 }
 
 // ChildACL is the ACL of a persistent node (a directory, a run record) that
-// a client whose own nodes get own creates below the fleet directory tmpl.
+// a client whose own nodes get own creates in the fleet under prefix.
 // When own is open to the world, as switchman's nodes are, it is own, and
-// nothing is asked. Otherwise it is tmpl's template (ACLTemplate; none:
-// nothing), plus own's credentials without ADMIN, plus own's world entry
-// (read). That costs one read of tmpl, paid only when the node is missing:
-// the first run of a lock or of a resource, never every run.
-func ChildACL(conn *zk.Conn, tmpl string, own []zk.ACL) ([]zk.ACL, error) {
+// nothing is asked. Otherwise it is the template in <prefix>/acl
+// (ACLTemplate; none or unreadable: nothing), plus own's credentials without
+// ADMIN, plus own's world entry (read). That costs one read, paid only when
+// the node is missing: the first run of a lock or of a resource, never
+// every run.
+func ChildACL(conn *zk.Conn, prefix string, own []zk.ACL) ([]zk.ACL, error) {
 	if openACL(own) {
 		return own, nil
 	}
-	data, _, err := conn.Get(tmpl)
-	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+	data, _, err := conn.Get(prefix + "/" + ACLNode)
+	if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrNoAuth) {
 		return nil, err
 	}
 	var out, world []zk.ACL

@@ -150,9 +150,8 @@ func (w *waiter) children(dir string) ([]string, error) {
 // creates it. It looks before it creates: ZooKeeper checks the CREATE
 // permission on the parent before it reports that a node exists, and under
 // ACLs a worker may not create in the prefix. A directory created gets
-// ChildACL(tmpl, the ACL option): tmpl is the fleet directory (queues or
-// semaphores) holding the template.
-func (w *waiter) ensureDirs(tmpl, base string, rel ...string) error {
+// ChildACL(prefix, the ACL option).
+func (w *waiter) ensureDirs(prefix, base string, rel ...string) error {
 	p := base
 	for i, r := range rel {
 		p += "/" + r
@@ -175,7 +174,7 @@ func (w *waiter) ensureDirs(tmpl, base string, rel ...string) error {
 			}
 		}
 		err := w.do(func() error {
-			acl, e := ChildACL(w.sess.Conn(), tmpl, w.acl)
+			acl, e := ChildACL(w.sess.Conn(), prefix, w.acl)
 			if e == nil {
 				_, e = w.sess.Conn().Create(p, nil, 0, acl)
 			}

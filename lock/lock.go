@@ -224,7 +224,7 @@ func ensureParent(ctx context.Context, s *session.Session, dir string, acl []zk.
 		return nil
 	}
 	err := s.DoCtx(ctx, func() error {
-		dacl, e := lease.ChildACL(s.Conn(), dir, acl) // no template yet: acl
+		dacl, e := lease.ChildACL(s.Conn(), path.Dir(dir), acl)
 		if e == nil {
 			_, e = s.Conn().Create(dir, nil, 0, dacl)
 		}

@@ -232,6 +232,8 @@ func TestE2E_ACLTable(t *testing.T) {
 	}{
 		{"everyone reads everything", everything, probeRead, all},
 		{"only the operator changes the fleet config", []string{e.prefix}, probeSet, opOnly},
+		{"only the operator and the workers read the ACL template", []string{e.prefix + "/acl"}, probeRead, opAndWorker},
+		{"only the operator changes the ACL template", []string{e.prefix + "/acl"}, probeSet, opOnly},
 		{"only the operator creates or deletes the fleet's directories (children of the prefix)", []string{e.prefix}, probeCreate, opOnly},
 		{"only the operator deletes the fleet's directories", shared, probeDelete, opOnly},
 		{"operator and worker create and delete nodes in the fleet's directories", append(shared, runDirs...), probeCreate, opAndWorker},

@@ -98,9 +98,9 @@ func writeRunRecord(sess *session.Session, root, lockName string, entry runEntry
 		case errors.Is(err, zk.ErrNoNode):
 			rec.add(entry, keep)
 			out, _ := json.Marshal(rec)
-			err = sess.Do(func() error { return createRecordNode(conn, root+"/runs", p, out, acl) })
+			err = sess.Do(func() error { return createRecordNode(conn, root, p, out, acl) })
 			if errors.Is(err, zk.ErrNoNode) {
-				err = sess.Do(func() error { return createRecordNode(conn, root+"/runs", root+"/runs", nil, acl) })
+				err = sess.Do(func() error { return createRecordNode(conn, root, root+"/runs", nil, acl) })
 				if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 					return fmt.Errorf("creating %s/runs: %w", root, err)
 				}
@@ -134,10 +134,10 @@ func writeRunRecord(sess *session.Session, root, lockName string, entry runEntry
 
 // createRecordNode creates the record or the runs directory: a persistent
 // node that every host running the job writes, so it admits the
-// credentials of the runs directory's template too (lease.ChildACL), not
-// only the credential of the run that made it.
-func createRecordNode(conn *zk.Conn, runs, p string, data []byte, acl []zk.ACL) error {
-	nacl, err := lease.ChildACL(conn, runs, acl)
+// operator's and the workers' credentials too (lease.ChildACL), not only
+// the credential of the run that made it.
+func createRecordNode(conn *zk.Conn, root, p string, data []byte, acl []zk.ACL) error {
+	nacl, err := lease.ChildACL(conn, root, acl)
 	if err == nil {
 		_, err = conn.Create(p, data, 0, nacl)
 	}
