@@ -79,7 +79,7 @@ func (t *Ticket) Path() string { return t.q.dir + "/" + t.node }
 func (q *Queue) Join(ctx context.Context, name string, data []byte) (*Ticket, error) {
 	w, stop := newWaiter(ctx, q.sess, time.Time{}, q.opts.acl)
 	defer stop()
-	if err := w.ensureDirs(q.prefix, "queues", q.name); err != nil {
+	if err := w.ensureDirs(q.prefix, q.prefix, "queues", q.name); err != nil {
 		return nil, err
 	}
 	node, err := w.createSeq(q.dir, name+"-", data, nil)

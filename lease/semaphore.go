@@ -90,11 +90,11 @@ func Held(kids []string, total int64) (int64, error) {
 func (s *Semaphore) Acquire(ctx context.Context, count, total int64, data []byte, deadline time.Time) (*Lease, error) {
 	w, stop := newWaiter(ctx, s.sess, deadline, s.opts.acl)
 	defer stop()
-	if err := w.ensureDirs(s.prefix, "semaphores", s.resource, "lock"); err != nil {
+	if err := w.ensureDirs(s.prefix, s.prefix, "semaphores", s.resource, "lock"); err != nil {
 		return nil, err
 	}
 	leases := s.dir + "/leases"
-	if err := w.ensureDirs(s.dir, "leases"); err != nil {
+	if err := w.ensureDirs(s.prefix, s.dir, "leases"); err != nil {
 		return nil, err
 	}
 	for {

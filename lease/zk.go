@@ -35,6 +35,7 @@ type Option func(*nodeOpts)
 type nodeOpts struct{ acl []zk.ACL }
 
 // WithACL sets the ACL of the nodes created (default: open, as switchman's).
+// A directory created gets ChildACL of its parent and this.
 func WithACL(acl []zk.ACL) Option { return func(o *nodeOpts) { o.acl = acl } }
 
 func applyOptions(opts []Option) nodeOpts {
@@ -148,8 +149,9 @@ func (w *waiter) children(dir string) ([]string, error) {
 // ... that are missing. base itself (the prefix) must exist: cronguard never
 // creates it. It looks before it creates: ZooKeeper checks the CREATE
 // permission on the parent before it reports that a node exists, and under
-// ACLs a worker may not create in the prefix.
-func (w *waiter) ensureDirs(base string, rel ...string) error {
+// ACLs a worker may not create in the prefix. A directory created gets
+// ChildACL(prefix, the ACL option).
+func (w *waiter) ensureDirs(prefix, base string, rel ...string) error {
 	p := base
 	for i, r := range rel {
 		p += "/" + r
@@ -171,7 +173,13 @@ func (w *waiter) ensureDirs(base string, rel ...string) error {
 				return fmt.Errorf("lease: %s does not exist (create the prefix with a fleet config first)", base)
 			}
 		}
-		err := w.do(func() error { _, e := w.sess.Conn().Create(p, nil, 0, w.acl); return e })
+		err := w.do(func() error {
+			acl, e := ChildACL(w.sess.Conn(), prefix, w.acl)
+			if e == nil {
+				_, e = w.sess.Conn().Create(p, nil, 0, acl)
+			}
+			return e
+		})
 		switch {
 		case err == nil, errors.Is(err, zk.ErrNodeExists):
 		default:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/cronguard/cronguard/lease"
 	"github.com/cronguard/cronguard/session"
 )
 
@@ -75,8 +76,8 @@ type acquireOpts struct {
 // WithWait waits up to d for a busy lock, watching its node.
 func WithWait(d time.Duration) AcquireOption { return func(o *acquireOpts) { o.wait = d } }
 
-// WithACL sets the ACL of the lock node and of the locks directory if it
-// must be created (default: open, as switchman).
+// WithACL sets the ACL of the lock node and, through lease.ChildACL, of the
+// locks directory if it must be created (default: open, as switchman).
 func WithACL(acl []zk.ACL) AcquireOption { return func(o *acquireOpts) { o.acl = acl } }
 
 // WithOnBusy is called with the holder's data each time the lock is found busy.
@@ -225,7 +226,13 @@ func ensureParent(ctx context.Context, s *session.Session, dir string, acl []zk.
 	if ok {
 		return nil
 	}
-	err := s.DoCtx(ctx, func() error { _, e := s.Conn().Create(dir, nil, 0, acl); return e })
+	err := s.DoCtx(ctx, func() error {
+		dacl, e := lease.ChildACL(s.Conn(), path.Dir(dir), acl)
+		if e == nil {
+			_, e = s.Conn().Create(dir, nil, 0, dacl)
+		}
+		return e
+	})
 	if err == nil || errors.Is(err, zk.ErrNodeExists) {
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cronguard/cronguard/config"
+	"github.com/cronguard/cronguard/lease"
 	"github.com/cronguard/cronguard/session"
 )
 
@@ -192,21 +193,33 @@ func (o *configOptions) newInitCmd() *cobra.Command {
 	return cmd
 }
 
-// aclPlan gives the ACLs of the prefix and of the nodes workers write
-// under it (locks, runs, queues, semaphores). Everyone may read.
-func aclPlan(operator, worker string) (prefix, shared []zk.ACL, err error) {
+// aclPlan gives the ACLs of the prefix and of the directories workers
+// write in (locks, runs, queues, semaphores), which everyone may read, and
+// the data of <prefix>/acl: the template of what runs create
+// (lease.ChildACL).
+func aclPlan(operator, worker string) (prefix, shared, aclNode []zk.ACL, template []byte, err error) {
 	opUser, opPass, ok1 := strings.Cut(operator, ":")
 	wUser, wPass, ok2 := strings.Cut(worker, ":")
 	if !ok1 || opUser == "" {
-		return nil, nil, refused("--acl needs the operator credential as auth USER:PASS in the local config")
+		return nil, nil, nil, nil, refused("--acl needs the operator credential as auth USER:PASS in the local config")
 	}
 	if !ok2 || wUser == "" {
-		return nil, nil, refused("--acl needs --worker USER:PASS")
+		return nil, nil, nil, nil, refused("--acl needs --worker USER:PASS")
+	}
+	if wUser == opUser {
+		return nil, nil, nil, nil, refused("--worker must be another user than the operator's (auth): workers must not change the fleet config")
 	}
 	read := zk.WorldACL(zk.PermRead)
-	prefix = append(zk.DigestACL(zk.PermAll, opUser, opPass), read...)
-	shared = append(append(zk.DigestACL(zk.PermAll, opUser, opPass), zk.DigestACL(zk.PermAll, wUser, wPass)...), read...)
-	return prefix, shared, nil
+	op := zk.DigestACL(zk.PermAll, opUser, opPass)
+	prefix = slices.Concat(op, read)
+	// Workers create and delete nodes in the fleet's directories, but
+	// change no ACL.
+	shared = slices.Concat(op, zk.DigestACL(zk.PermRead|zk.PermCreate|zk.PermDelete, wUser, wPass), read)
+	// What runs create in them (directories, run records) admits the
+	// operator with all rights and the workers with all but ADMIN.
+	template = lease.ACLTemplate(slices.Concat(op, zk.DigestACL(zk.PermAll&^zk.PermAdmin, wUser, wPass)))
+	aclNode = slices.Concat(op, zk.DigestACL(zk.PermRead, wUser, wPass))
+	return prefix, shared, aclNode, template, nil
 }
 
 // workerSubnodes are the prefix's children that every run may write.
@@ -237,9 +250,9 @@ func (o *configOptions) init(ctx context.Context) error {
 		return err
 	}
 	defer a.Close()
-	prefixACL, sharedACL := zk.WorldACL(zk.PermAll), []zk.ACL(nil)
+	prefixACL, sharedACL, aclNodeACL, template := zk.WorldACL(zk.PermAll), []zk.ACL(nil), []zk.ACL(nil), []byte(nil)
 	if o.acl {
-		if prefixACL, sharedACL, err = aclPlan(a.st.local.Auth, o.worker); err != nil {
+		if prefixACL, sharedACL, aclNodeACL, template, err = aclPlan(a.st.local.Auth, o.worker); err != nil {
 			return err
 		}
 	} else if o.worker != "" {
@@ -271,6 +284,10 @@ func (o *configOptions) init(ctx context.Context) error {
 			if _, err := a.conn.Create(a.st.root+"/"+sub, nil, 0, sharedACL); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 				return fmt.Errorf("creating %s/%s: %w", a.st.root, sub, err)
 			}
+		}
+		// The template holds password digests: the world may not read it.
+		if _, err := a.conn.Create(a.st.root+"/"+lease.ACLNode, template, 0, aclNodeACL); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("creating %s/%s: %w", a.st.root, lease.ACLNode, err)
 		}
 	}
 	return nil

@@ -261,13 +261,18 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 }
 
 // nodeACL is the ACL of nodes a run creates: open, as switchman's, unless
-// the host authenticates; then only its credential (and the operator's,
-// which holds ADMIN on the tree) may change them, and everyone may read.
+// the host authenticates (auth); then everyone may read them, and only the
+// run's credential may change or delete them: all rights but ADMIN, so no
+// worker changes an ACL. The operator's credential is not known to the run
+// (learning it would cost every run a request): the operator deletes such
+// a node through the directory holding it, where it has DELETE, but cannot
+// change its data. The directories and run records a run creates add their
+// parent's credentials, the operator's among them (lease.ChildACL).
 func (e *runEnv) nodeACL() []zk.ACL {
 	if e.st.local.Auth == "" {
 		return zk.WorldACL(zk.PermAll)
 	}
-	return append(zk.AuthACL(zk.PermAll), zk.WorldACL(zk.PermRead)...)
+	return append(zk.AuthACL(zk.PermAll&^zk.PermAdmin), zk.WorldACL(zk.PermRead)...)
 }
 
 // skip logs why the run is skipped, counts it, and returns the skip exit.

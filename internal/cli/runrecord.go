@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/cronguard/cronguard/lease"
 	"github.com/cronguard/cronguard/session"
 )
 
@@ -207,9 +208,9 @@ func writeRunRecord(ctx context.Context, sess *session.Session, root, lockName s
 		switch {
 		case errors.Is(err, zk.ErrNoNode):
 			out := build(runRecord{Lock: lockName})
-			err = do(func() error { _, err := conn.Create(p, out, 0, acl); return err })
+			err = do(func() error { return createRecordNode(conn, root, p, out, acl) })
 			if errors.Is(err, zk.ErrNoNode) {
-				err = do(func() error { _, err := conn.Create(root+"/runs", nil, 0, acl); return err })
+				err = do(func() error { return createRecordNode(conn, root, root+"/runs", nil, acl) })
 				if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 					return fmt.Errorf("creating %s/runs: %w", root, err)
 				}
@@ -267,4 +268,16 @@ func (e *runEnv) writeRecord(ctx context.Context, sess *session.Session, entry r
 	}
 	defer fresh.Close()
 	return write(fresh, nil)
+}
+
+// createRecordNode creates the record or the runs directory: a persistent
+// node that every host running the job writes, so it admits the
+// operator's and the workers' credentials too (lease.ChildACL), not only
+// the credential of the run that made it.
+func createRecordNode(conn *zk.Conn, root, p string, data []byte, acl []zk.ACL) error {
+	nacl, err := lease.ChildACL(conn, root, acl)
+	if err == nil {
+		_, err = conn.Create(p, data, 0, nacl)
+	}
+	return err
 }
