@@ -90,7 +90,7 @@ func (q *Queue) Join(ctx context.Context, name string, data []byte) (*Ticket, er
 	t := &Ticket{q: q, node: node, seq: seq}
 	kids, err := w.children(q.dir)
 	if err != nil {
-		_ = t.Leave()
+		w.removeAfter(t.Path(), err)
 		return nil, fmt.Errorf("lease: reading queue %s: %w", q.dir, err)
 	}
 	for _, k := range kids {

@@ -107,7 +107,7 @@ func (s *Semaphore) Acquire(ctx context.Context, count, total int64, data []byte
 		var ev <-chan zk.Event
 		err = w.do(func() (e error) { kids, _, ev, e = s.sess.Conn().ChildrenW(leases); return e })
 		if err != nil {
-			_ = w.remove(mutex)
+			w.removeAfter(mutex, err)
 			return nil, fmt.Errorf("lease: reading %s: %w", leases, err)
 		}
 		held, err := Held(kids, total)
@@ -123,10 +123,11 @@ func (s *Semaphore) Acquire(ctx context.Context, count, total int64, data []byte
 			// with the session the caller then closes.
 			node, err := w.createSeq(leases, fmt.Sprintf("%d_%d_", count, total), data,
 				&zk.CheckVersionRequest{Path: mutex, Version: 0})
-			_ = w.remove(mutex)
 			if err != nil {
+				w.removeAfter(mutex, err)
 				return nil, fmt.Errorf("lease: creating a lease in %s: %w", leases, err)
 			}
+			_ = w.remove(mutex)
 			return &Lease{sess: s.sess, path: leases + "/" + node, Count: count, Total: total}, nil
 		}
 		if err := w.remove(mutex); err != nil {
@@ -150,7 +151,7 @@ func (s *Semaphore) lockMutex(w *waiter, data []byte) (string, error) {
 	}
 	p := dir + "/" + node
 	if err := w.awaitHead(dir, node, func(k string) (int64, bool) { return seqOf(k, prefix) }); err != nil {
-		_ = w.remove(p)
+		w.removeAfter(p, err)
 		return "", err
 	}
 	return p, nil

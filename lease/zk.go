@@ -290,6 +290,18 @@ func remove(sess *session.Session, p string) error {
 
 func (w *waiter) remove(p string) error { return remove(w.sess, p) }
 
+// removeAfter removes p on an error path. After an error the server
+// answered, at once; after one it did not (a signal, a deadline, a dead
+// link), in the background: the failed wait must end now, and the caller's
+// session close, or its expiry, takes p anyway.
+func (w *waiter) removeAfter(p string, err error) {
+	if session.Answered(err) {
+		_ = w.remove(p)
+		return
+	}
+	go remove(w.sess, p)
+}
+
 // awaitHead returns once no sibling in dir with a lower sequence number
 // than node is left (seq parses a sibling's sequence number). It watches
 // only its predecessor, the sibling with the next lower number: the queue

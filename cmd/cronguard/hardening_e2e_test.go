@@ -175,7 +175,7 @@ func TestE2E_WaitsAreBoundedAndInterruptible(t *testing.T) {
 			}
 			if tc.sig != 0 {
 				if el := time.Since(sent); el > time.Second {
-					t.Errorf("the wait ended %v after %v, want within a second", el, tc.sig)
+					t.Errorf("the wait ended %v after %v, want within a second; log:\n%s", el, tc.sig, w.logText())
 				}
 			} else if el := time.Since(start); el > 2*time.Second+time.Second {
 				t.Errorf("--wait 2s ended after %v", el)
