@@ -750,3 +750,38 @@ func TestIntegration_LeaseSemaphoreAloneRespectsTotal(t *testing.T) {
 		t.Fatalf("TOTAL %d exceeded: %d held at once", total, maxHeld.Load())
 	}
 }
+
+// A lease is created only while this session holds the semaphore's mutex:
+// the create runs in one multi-op with a check of the mutex node. With the
+// mutex gone (our session expired and another took the semaphore), the
+// create fails and no lease appears.
+func TestIntegration_LeaseCreateNeedsTheMutex(t *testing.T) {
+	w := newWorld(t)
+	s := w.session("")
+	sem := NewSemaphore(s, w.prefix, "mem")
+	wt, stop := newWaiter(context.Background(), s, time.Time{}, sem.opts.acl)
+	defer stop()
+	if err := wt.ensureDirs(w.prefix, w.prefix, "semaphores", "mem", "lock"); err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.ensureDirs(w.prefix, sem.dir, "leases"); err != nil {
+		t.Fatal(err)
+	}
+	mutex, err := sem.lockMutex(wt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := &zk.CheckVersionRequest{Path: mutex, Version: 0}
+	if _, err := wt.createSeq(sem.dir+"/leases", "1_4_", nil, guard); err != nil {
+		t.Fatalf("with the mutex held: %v", err)
+	}
+	if err := w.raw.Delete(mutex, -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.createSeq(sem.dir+"/leases", "1_4_", nil, guard); err == nil {
+		t.Fatal("a lease was created without the mutex")
+	}
+	if kids := w.kids(sem.dir + "/leases"); len(kids) != 1 {
+		t.Fatalf("leases %v: want only the one taken under the mutex", kids)
+	}
+}

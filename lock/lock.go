@@ -11,7 +11,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 
 	"github.com/go-zookeeper/zk"
@@ -68,13 +67,9 @@ type Lock struct {
 type AcquireOption func(*acquireOpts)
 
 type acquireOpts struct {
-	wait   time.Duration
 	acl    []zk.ACL
 	onBusy func(holder []byte)
 }
-
-// WithWait waits up to d for a busy lock, watching its node.
-func WithWait(d time.Duration) AcquireOption { return func(o *acquireOpts) { o.wait = d } }
 
 // WithACL sets the ACL of the lock node and, through lease.ChildACL, of the
 // locks directory if it must be created (default: open, as switchman).
@@ -83,21 +78,16 @@ func WithACL(acl []zk.ACL) AcquireOption { return func(o *acquireOpts) { o.acl =
 // WithOnBusy is called with the holder's data each time the lock is found busy.
 func WithOnBusy(f func(holder []byte)) AcquireOption { return func(o *acquireOpts) { o.onBusy = f } }
 
-// Acquire creates the ephemeral node p with data. It returns ErrBusy when the
-// node exists (whatever its data: a switchman holder counts) and the wait,
-// if any, ran out. It is bounded by ctx (give it a deadline: while
-// ZooKeeper does not answer it waits for the session to come back), and
-// returns session.ErrUnreachable when ctx's deadline passed that way.
+// Acquire creates the ephemeral node p with data: a try-lock. It returns
+// ErrBusy when the node exists (whatever its data: a switchman holder
+// counts). Waiting for a busy lock is the caller's (cronguard waits in a
+// fair queue, lease.WaitGone). It is bounded by ctx (give it a deadline:
+// while ZooKeeper does not answer it waits for the session to come back),
+// and returns session.ErrUnreachable when ctx's deadline passed that way.
 func Acquire(ctx context.Context, s *session.Session, p string, data []byte, opts ...AcquireOption) (*Lock, error) {
 	o := acquireOpts{acl: zk.WorldACL(zk.PermAll)}
 	for _, f := range opts {
 		f(&o)
-	}
-	var deadline <-chan time.Time
-	if o.wait > 0 {
-		t := time.NewTimer(o.wait)
-		defer t.Stop()
-		deadline = t.C
 	}
 	conn := s.Conn()
 	madeParent := false
@@ -117,13 +107,12 @@ func Acquire(ctx context.Context, s *session.Session, p string, data []byte, opt
 		case errors.Is(err, zk.ErrNodeExists):
 			var holder []byte
 			var st *zk.Stat
-			var watch <-chan zk.Event
-			err := s.DoCtx(ctx, func() (e error) { holder, st, watch, e = conn.GetW(p); return e })
+			err := s.DoCtx(ctx, func() (e error) { holder, st, e = conn.Get(p); return e })
 			if errors.Is(err, zk.ErrNoNode) {
 				continue // released between our create and our read
 			}
 			if !session.Answered(err) {
-				if err := awaitSession(ctx, s, rc, deadline, err); err != nil {
+				if err := awaitSession(ctx, s, rc, err); err != nil {
 					return nil, err
 				}
 				continue
@@ -138,23 +127,11 @@ func Acquire(ctx context.Context, s *session.Session, p string, data []byte, opt
 			if o.onBusy != nil {
 				o.onBusy(holder)
 			}
-			if deadline == nil {
-				return nil, ErrBusy
-			}
-			select {
-			case <-watch:
-			case <-rc: // the watch may be gone with the connection: look again
-			case <-deadline:
-				return nil, ErrBusy
-			case <-ctx.Done():
-				return nil, ctxErr(ctx)
-			case <-s.Done():
-				return nil, s.Err()
-			}
+			return nil, ErrBusy
 		case !session.Answered(err):
 			// The create may have happened: wait for the session to come
 			// back, then the loop's next create or read tells.
-			if err := awaitSession(ctx, s, rc, deadline, err); err != nil {
+			if err := awaitSession(ctx, s, rc, err); err != nil {
 				return nil, err
 			}
 		default:
@@ -173,8 +150,8 @@ func ctxErr(ctx context.Context) error {
 }
 
 // awaitSession waits, after a request got no answer (err), for the same
-// session to be back (rc), the lock's wait deadline, ctx or the session's end.
-func awaitSession(ctx context.Context, s *session.Session, rc <-chan struct{}, deadline <-chan time.Time, err error) error {
+// session to be back (rc), ctx or the session's end.
+func awaitSession(ctx context.Context, s *session.Session, rc <-chan struct{}, err error) error {
 	if session.Gone(err) {
 		return err
 	}
@@ -187,8 +164,6 @@ func awaitSession(ctx context.Context, s *session.Session, rc <-chan struct{}, d
 	select {
 	case <-rc:
 		return nil
-	case <-deadline:
-		return ErrBusy
 	case <-ctx.Done():
 		return ctxErr(ctx)
 	case <-s.Done():
