@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/schedule"
 	"github.com/cronguard/cronguard/session"
 	"github.com/cronguard/cronguard/supervise"
 )
@@ -44,6 +45,8 @@ type runOptions struct {
 	splay     time.Duration
 	skipCode  int
 	leases    []string
+	schedule  string
+	now       string // hidden --now: the moment cron fired, for tests
 	command   []string
 
 	killGraceSet bool
@@ -79,6 +82,9 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.Var(durationValue{&o.killGrace}, "kill-grace", "SIGTERM -> SIGKILL grace (default: termination_timeout, 10s)")
 	f.Var(durationValue{&o.splay}, "splay", "delay hash(lock) mod D before contacting ZooKeeper, the same on every host")
 	f.IntVar(&o.skipCode, "skip-code", 0, "exit code when the run is skipped")
+	f.StringVar(&o.schedule, "schedule", "", "the cron line's schedule (5 fields or an @macro): run once per slot across the fleet, skip (already_ran) a slot claimed already")
+	f.StringVar(&o.now, "now", "", "compute the slot as if cron had fired at this RFC 3339 time (tests)")
+	_ = f.MarkHidden("now")
 	f.StringArrayVar(&o.leases, "lease", nil, "RES=COUNT:TOTAL lease of a resource listed in the fleet config (repeatable; macros CPU, MEMMB, FQDN)")
 	return cmd
 }
@@ -109,6 +115,13 @@ type runEnv struct {
 	sess   *session.Session
 	// fleetWatch fires when the fleet config changes after it was read.
 	fleetWatch <-chan zk.Event
+
+	// sched and slot: run --schedule; slot is fixed when the run starts.
+	sched *schedule.Schedule
+	slot  time.Time
+	// record is the run record's read in flight (or the claim's result),
+	// for the next compare-and-set of it.
+	record <-chan recordRead
 }
 
 func (o *runOptions) run(ctx context.Context) error {
@@ -148,6 +161,17 @@ func (o *runOptions) run(ctx context.Context) error {
 
 func (e *runEnv) execute(ctx context.Context) error {
 	o := e.o
+	now := time.Now()
+	if o.now != "" {
+		t, err := time.Parse(time.RFC3339Nano, o.now)
+		if err != nil {
+			return fmt.Errorf("--now %q: want an RFC 3339 time", o.now)
+		}
+		now = t.In(time.Local)
+	}
+	if err := e.parseSchedule(now); err != nil {
+		return err
+	}
 	if err := e.parseLeases(); err != nil {
 		return err
 	}
@@ -223,6 +247,9 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	if err := sess.Err(); err != nil && !e.holdsNothing() {
 		return fmt.Errorf("lost the right to run before starting: %w", err)
 	}
+	if err := e.claimSlot(ctx); err != nil {
+		return err
+	}
 
 	gctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -253,8 +280,12 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	e.log.Info().Str("event", "start").Int("child_pid", child.Pid()).Str("fence", fence).
 		Strs("command", o.command).Msg("start")
 	// Read the run record while the job runs: only the write is left for
-	// the end, one round trip fewer between the job's end and cron's.
-	record := prefetchRunRecord(sess, e.st.root, e.lockName)
+	// the end, one round trip fewer between the job's end and cron's. A
+	// scheduled run has it from its claim.
+	record := e.record
+	if record == nil {
+		record = prefetchRunRecord(sess, e.st.root, e.lockName)
+	}
 
 	stopReason := e.supervise(child, sess, lk, ineligible)
 	return e.finish(child, stopReason, record)

@@ -36,7 +36,13 @@ func (e *runEnv) connect(ctx context.Context) error {
 		return err
 	}
 	e.setSession(sess)
-	return e.checkEligible(sess)
+	e.record = nil
+	if e.sched != nil {
+		// Read the record along with the fleet config (pipelined: no
+		// round trip of its own): the slot claim starts from it.
+		e.record = prefetchRunRecord(sess, e.st.root, e.lockName)
+	}
+	return e.checkEligible(ctx, sess)
 }
 
 // reconnect replaces an expired session: close it, open a new one, read
@@ -61,7 +67,7 @@ func (e *runEnv) setSession(s *session.Session) {
 // checkEligible reads the fleet config with a watch (kept in fleetWatch). It
 // returns an error for a missing prefix, an invalid config or an unknown
 // group, and a skip when this host is not in the group.
-func (e *runEnv) checkEligible(sess *session.Session) error {
+func (e *runEnv) checkEligible(ctx context.Context, sess *session.Session) error {
 	var data []byte
 	var watch <-chan zk.Event
 	prefix := e.st.root
@@ -93,6 +99,7 @@ func (e *runEnv) checkEligible(sess *session.Session) error {
 		return fmt.Errorf("fleet config in %s: %w", prefix, err)
 	}
 	if !ok {
+		e.registerJob(ctx)
 		return e.skip(reasonIneligible, nil)
 	}
 	return nil

@@ -90,6 +90,10 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 		Str("stop_reason", stopReason).Msg("finish")
 	entry := runEntry{Host: e.st.hostname, RunID: e.runID, Start: child.Started().UTC(),
 		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason}
+	if e.sched != nil {
+		slot := e.slot
+		entry.Slot = &slot
+	}
 	e.recordRun(e.session(), entry, record)
 	e.writeMetrics(func(m *runMetrics) {
 		m.runs++

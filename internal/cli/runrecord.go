@@ -28,12 +28,19 @@ type runEntry struct {
 	Exit       int       `json:"exit"`
 	DurationMS int64     `json:"duration_ms"`
 	StopReason string    `json:"stop_reason,omitempty"`
+	// Slot is the scheduled slot the run claimed (run --schedule).
+	Slot *time.Time `json:"slot,omitempty"`
 }
 
 // runRecord is the JSON of <prefix>/runs/<lock>. Its layout is part of the
 // interface: `status --json` and `check` read it, and so may monitoring.
 type runRecord struct {
-	Lock        string     `json:"lock"`
+	Lock string `json:"lock"`
+	// The ledger of a scheduled job (run --schedule): its schedule, the
+	// zone its hosts compute slots in, and the last slot claimed.
+	Schedule    string     `json:"schedule,omitempty"`
+	TZ          string     `json:"tz,omitempty"`
+	LastSlot    *slotClaim `json:"last_slot,omitempty"`
 	LastRun     *runEntry  `json:"last_run,omitempty"`
 	LastSuccess *runEntry  `json:"last_success,omitempty"`
 	LastFailure *runEntry  `json:"last_failure,omitempty"`
@@ -45,6 +52,14 @@ type runRecord struct {
 func (r *runRecord) add(e runEntry, keep int) {
 	if r.has(e.RunID) {
 		return // already there: a write that seemed to fail had happened
+	}
+	if c := r.LastSlot; c != nil && c.RunID == e.RunID && e.RunID != "" {
+		c.Outcome = outcomeFailure
+		if e.Exit == 0 {
+			c.Outcome = outcomeSuccess
+		}
+		exit, end := e.Exit, e.End
+		c.Exit, c.End = &exit, &end
 	}
 	r.LastRun = &e
 	if e.Exit == 0 {
