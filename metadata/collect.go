@@ -134,7 +134,7 @@ func crossCheck(entries []*Entry) Errors {
 			continue
 		}
 		sourceOf[e.Script] = e.Source
-		if e.LockExplicit {
+		if e.LockExplicit || e.Plain {
 			continue
 		}
 		if first, ok := lockOf[e.Lock]; ok && first.Script != e.Script {

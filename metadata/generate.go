@@ -82,6 +82,9 @@ func Generate(entries []*Entry, o Options) ([]File, error) {
 	if !mailtoRE().MatchString(mailto) {
 		return nil, fmt.Errorf("%w: mailto %q: want addresses without spaces, quotes or backslashes", ErrInvalid, mailto)
 	}
+	if e := unmappedLeases(entries); e != nil {
+		return nil, fmt.Errorf("%w: %s:%d: <leases> not mapped to resources: call MapLeases first", ErrInvalid, e.Source, e.Line)
+	}
 	byPkg := map[string][]*Entry{}
 	for _, e := range entries {
 		byPkg[e.Package] = append(byPkg[e.Package], e)
@@ -144,13 +147,26 @@ func cronEnvValue(v string) string {
 }
 
 // Command is the sh command of an entry's cron line, before CronEscape:
-// [NAME=VALUE...] cronguard run --group G --lock L [flags] -- SCRIPT PARAMS.
+// [NAME=VALUE...] cronguard run [--group G] --lock L [flags] -- SCRIPT
+// PARAMS, or [NAME=VALUE...] SCRIPT PARAMS for a plain entry of
+// switchman's form. Only a switchman-form entry may have no group.
 func Command(e *Entry, o Options) string {
 	var w []string
 	for _, v := range e.Env {
 		w = append(w, v.Name+"="+quoteValue(v.Value))
 	}
-	w = append(w, "cronguard", "run", "--group", Quote(e.Group), "--lock", Quote(e.Lock))
+	if e.Plain {
+		w = append(w, Quote(o.ScriptPath(e)))
+		if len(e.Params) > 0 {
+			w = append(w, QuoteWords(e.Params))
+		}
+		return strings.Join(w, " ")
+	}
+	w = append(w, "cronguard", "run")
+	if e.Group != "" {
+		w = append(w, "--group", Quote(e.Group))
+	}
+	w = append(w, "--lock", Quote(e.Lock))
 	for _, f := range []struct{ flag, v string }{{"--wait", e.Wait}, {"--timeout", e.Timeout}, {"--splay", e.Splay}} {
 		if f.v != "" {
 			w = append(w, f.flag, Quote(f.v))

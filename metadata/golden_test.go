@@ -19,6 +19,12 @@ func dump(entries []*Entry) string {
 		fmt.Fprintf(&b, "%s:%d script=%s\n", e.Source, e.Line, e.Script)
 		fmt.Fprintf(&b, "  time=%q package=%q user=%q group=%q\n", e.Time, e.Package, e.User, e.Group)
 		fmt.Fprintf(&b, "  lock=%q explicit=%v\n", e.Lock, e.LockExplicit)
+		switch {
+		case e.Switchman:
+			fmt.Fprintf(&b, "  switchman leases=%v\n", e.SwitchmanLeases)
+		case e.Plain:
+			fmt.Fprintf(&b, "  plain\n")
+		}
 		fmt.Fprintf(&b, "  params=%q\n", e.Params)
 		fmt.Fprintf(&b, "  timeout=%q wait=%q splay=%q leases=%q\n", e.Timeout, e.Wait, e.Splay, e.Leases)
 		fmt.Fprintf(&b, "  env=%q\n", e.Env)
@@ -123,5 +129,51 @@ func TestGoldenForms(t *testing.T) {
 		if len(errs) > 0 || len(entries) != tc.n {
 			t.Errorf("%s: %d entries, errors %v; want %d entries", tc.file, len(entries), errs, tc.n)
 		}
+	}
+}
+
+// switchmanLeaseMap is what the switchman-era golden tree is generated
+// with: mem per host in MB, cpu per host in cores.
+var switchmanLeaseMap = LeaseMap{
+	"mem": {Resource: "FQDN_mem", Total: "MEMMB"},
+	"cpu": {Resource: "FQDN_cpu", Total: "CPU"},
+}
+
+// TestGoldenSwitchman: a switchman-era tree (POD and # forms, shards,
+// other tools' blocks, entries with and without <switchman>, a file in
+// cronguard's form beside them) gives the cron.d files in
+// testdata/golden/switchman.
+func TestGoldenSwitchman(t *testing.T) {
+	entries, err := Collect([]string{"testdata/switchman"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := MapLeases(entries, switchmanLeaseMap); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "switchman/entries.txt", []byte(dump(entries)))
+	files, err := Generate(entries, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Package+".cron.d")
+		golden(t, "switchman/"+f.Package+".cron.d", f.Data)
+	}
+	if !*update {
+		onDisk, _ := filepath.Glob("testdata/golden/switchman/*.cron.d")
+		for i := range onDisk {
+			onDisk[i] = filepath.Base(onDisk[i])
+		}
+		if !slices.Equal(onDisk, names) {
+			t.Errorf("golden cron.d files %v, generated %v", onDisk, names)
+		}
+	}
+	// Generate refuses entries whose leases were never mapped, rather than
+	// dropping them.
+	again, _ := Collect([]string{"testdata/switchman"})
+	if _, err := Generate(again, Options{}); err == nil || !strings.Contains(err.Error(), "call MapLeases first") {
+		t.Errorf("Generate with unmapped leases: %v", err)
 	}
 }

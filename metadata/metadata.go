@@ -10,6 +10,10 @@
 //	</crontab>
 //	=cut                         (or the same with //)
 //
+// switchman-era files, which nest a <switchman> block in each guarded
+// entry, are read too (switchman.go): their entries keep switchman's lock
+// and their plain entries stay plain cron lines.
+//
 // Parse validates every field and reports every problem as
 // "file:line: what is wrong"; Generate renders one deterministic cron.d
 // file per package.
@@ -97,6 +101,16 @@ type Entry struct {
 
 	// LockExplicit tells whether Lock came from the block.
 	LockExplicit bool
+
+	// switchman's form (see switchman.go). Switchman: the entry nests a
+	// <switchman> block and runs guarded with switchman's lock; its
+	// <leases> are SwitchmanLeases until MapLeases sets Leases. Plain: the
+	// entry has none in a file that uses the form, and is a plain cron
+	// line without cronguard (Group, Lock and Leases are empty).
+	Switchman       bool
+	Plain           bool
+	SwitchmanLeases []SwitchmanLease
+	leasesMapped    bool
 }
 
 // EnvVar is one NAME=VALUE of the env key.

@@ -12,13 +12,23 @@ import (
 const (
 	openTag  = "<crontab>"
 	closeTag = "</crontab>"
+
+	// switchman's form nests these in a <crontab> block.
+	swOpenTag      = "<switchman>"
+	swCloseTag     = "</switchman>"
+	leasesOpenTag  = "<leases>"
+	leasesCloseTag = "</leases>"
 )
 
 // commentMarkers are the line comments a block may sit in; "//" first, so
 // that "//" is not read as an unknown marker.
 var commentMarkers = []string{"//", "#"}
 
-var keyRE = lazyRE(`^[A-Za-z_]+$`)
+var (
+	keyRE = lazyRE(`^[A-Za-z_]+$`)
+	// tagRE is a line that opens or closes a block, such as <juggler>.
+	tagRE = lazyRE(`^</?[A-Za-z_][A-Za-z0-9_.-]*>$`)
+)
 
 // rawBlock is a <crontab> block before validation.
 type rawBlock struct {
@@ -27,7 +37,23 @@ type rawBlock struct {
 	keys   map[string]int
 	values map[string]string
 	bad    bool // a line of it had a problem
+	sw     *rawSwitchman
 }
+
+// rawSwitchman is the <switchman> block nested in a <crontab> block.
+type rawSwitchman struct {
+	line       int
+	keys       map[string]int
+	values     map[string]string
+	open       bool // </switchman> not read yet
+	leasesLine int  // the line of <leases>, 0 if none
+	inLeases   bool // </leases> not read yet
+	leases     []SwitchmanLease
+}
+
+// SwitchmanKeys lists the keys a <switchman> block may hold, besides its
+// <leases> block.
+var SwitchmanKeys = []string{"group", "lockname"}
 
 // Parse reads every METADATA block of one file. name is how errors and
 // Entry.Source name the file; its base name is the script the entries run.
@@ -42,9 +68,15 @@ func Parse(name string, data []byte) ([]*Entry, Errors) {
 		return nil, p.errs
 	}
 	p.scan(data)
+	// A file is in switchman's form when any of its entries nests a
+	// <switchman> block (see switchman.go).
+	swForm := false
+	for _, b := range p.blocks {
+		swForm = swForm || b.sw != nil
+	}
 	entries := make([]*Entry, 0, len(p.blocks))
 	for _, b := range p.blocks {
-		if e := p.entry(b); e != nil {
+		if e := p.entry(b, swForm); e != nil {
 			entries = append(entries, e)
 		}
 	}
@@ -93,6 +125,7 @@ func (p *parser) scan(data []byte) {
 			} else {
 				switch content {
 				case closeTag:
+					p.closeNested(cur)
 					p.blocks = append(p.blocks, cur)
 					cur = nil
 				case openTag:
@@ -114,6 +147,8 @@ func (p *parser) scan(data []byte) {
 				cur = p.newBlock(n, "")
 			case t == closeTag:
 				p.errorf(n, "%s without %s", closeTag, openTag)
+			case t == swOpenTag || t == swCloseTag:
+				p.errorf(n, "%s outside %s: switchman's form nests it in each entry", t, openTag)
 			}
 			continue
 		}
@@ -125,6 +160,8 @@ func (p *parser) scan(data []byte) {
 			cur = p.newBlock(n, marker)
 		} else if tag == closeTag {
 			p.errorf(n, "%s without %s", closeTag, openTag)
+		} else if tag == swOpenTag || tag == swCloseTag {
+			p.errorf(n, "%s outside %s: switchman's form nests it in each entry", tag, openTag)
 		}
 	}
 	if cur != nil {
@@ -143,13 +180,13 @@ func isMetadataHeading(line string) bool {
 }
 
 // openComment returns the comment marker and the tag of a line that is a
-// comment holding only <crontab> or </crontab>.
+// comment holding only <crontab>, </crontab>, <switchman> or </switchman>.
 func openComment(line string) (marker, tag string) {
 	lt := strings.TrimLeft(line, " \t")
 	for _, m := range commentMarkers {
 		if rest, ok := strings.CutPrefix(lt, m); ok {
 			t := strings.TrimSpace(rest)
-			if t == openTag || t == closeTag {
+			if t == openTag || t == closeTag || t == swOpenTag || t == swCloseTag {
 				return m, t
 			}
 			return "", ""
@@ -179,6 +216,18 @@ func blockContent(line, marker string) (string, bool) {
 func (p *parser) field(b *rawBlock, line int, content string) {
 	if content == "" || strings.HasPrefix(content, "#") {
 		return // blank lines and comments inside a block
+	}
+	if tagRE().MatchString(content) {
+		p.nestedTag(b, line, content)
+		return
+	}
+	if sw := b.sw; sw != nil && sw.inLeases {
+		p.leaseField(b, line, content)
+		return
+	}
+	if sw := b.sw; sw != nil && sw.open {
+		p.switchmanField(b, line, content)
+		return
 	}
 	k, v, ok := strings.Cut(content, ":")
 	k = strings.TrimSpace(k)
@@ -211,8 +260,9 @@ func knownKey(k string) bool {
 	return false
 }
 
-// entry validates a block; nil when it has problems (reported).
-func (p *parser) entry(b *rawBlock) *Entry {
+// entry validates a block; nil when it has problems (reported). swForm
+// tells that the file is in switchman's form.
+func (p *parser) entry(b *rawBlock, swForm bool) *Entry {
 	before := len(p.errs)
 	e := &Entry{Source: p.name, Line: b.line, Script: filepath.Base(p.name), User: "root"}
 	for _, req := range []string{"time", "package"} {
@@ -226,6 +276,9 @@ func (p *parser) entry(b *rawBlock) *Entry {
 		if !ok {
 			continue
 		}
+		if swForm && ((b.sw != nil && switchmanOwnKeys[k] != "") || (b.sw == nil && guardKeys[k])) {
+			continue // refused by switchmanEntry
+		}
 		v := b.values[k]
 		if msg := checkChars(v); msg != "" {
 			p.errorf(line, "%s: %s", k, msg)
@@ -235,7 +288,9 @@ func (p *parser) entry(b *rawBlock) *Entry {
 			p.errorf(line, "%s", msg)
 		}
 	}
-	if e.Group == "" {
+	if swForm {
+		p.switchmanEntry(e, b)
+	} else if e.Group == "" {
 		e.Group = e.Package
 	}
 	if b.bad || len(p.errs) > before {
@@ -252,6 +307,9 @@ func (p *parser) entry(b *rawBlock) *Entry {
 func (p *parser) deriveLocks(entries []*Entry) {
 	distinct := map[string]bool{}
 	for _, e := range entries {
+		if e.Switchman || e.Plain {
+			return // switchman's form: locks set by switchmanEntry
+		}
 		if !e.LockExplicit {
 			distinct[paramsKey(e.Params)] = true
 		}

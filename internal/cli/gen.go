@@ -21,19 +21,24 @@ type genOptions struct {
 	check      bool
 	installDir string
 	mailto     string
+	leaseMap   []string
 }
 
 func newGenCmd(g *globalOptions) *cobra.Command {
 	o := &genOptions{g: g}
 	cmd := &cobra.Command{
-		Use:   "gen [--out DIR | --debian DIR] [--check] [--install-dir PATH] PATH...",
+		Use:   "gen [--out DIR | --debian DIR] [--check] [--install-dir PATH] [--lease-map NAME=RES:TOTAL]... PATH...",
 		Short: "Write one cron.d file per package from the METADATA blocks of scripts",
 		Long: "gen reads the METADATA blocks of the scripts in PATH... (files, or directories\n" +
 			"walked recursively) and writes one cron.d file per package: to DIR/PACKAGE\n" +
 			"with --out, to DIR/PACKAGE.cron.d (for dh_installcron) with --debian, else to\n" +
 			"stdout. Nothing is written when any block is invalid; every problem is printed\n" +
 			"as file:line. --check writes nothing and exits 1 with a diff when the files on\n" +
-			"disk differ from what gen would write.",
+			"disk differ from what gen would write.\n\n" +
+			"switchman's form (a <switchman> block in a <crontab> entry) is read too: its\n" +
+			"entries keep switchman's group and lock, entries without it stay plain cron\n" +
+			"lines, and its <leases> names become --lease RES=COUNT:TOTAL through\n" +
+			"--lease-map NAME=RES:TOTAL (e.g. --lease-map mem=FQDN_mem:MEMMB).",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error { return o.run(args) },
 	}
@@ -44,17 +49,25 @@ func newGenCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.installDir, "install-dir", metadata.DefaultInstallDir, "where the scripts are on the hosts: cron lines run INSTALL-DIR/SCRIPT-NAME")
 	f.StringVar(&o.mailto, "mailto", metadata.DefaultMailto, `the files' MAILTO ("" for no mail); a block's mailto key wins`)
 	allowEmpty(f, "mailto")
+	f.StringArrayVar(&o.leaseMap, "lease-map", nil, "NAME=RES:TOTAL: a lease NAME of switchman's <leases> blocks is --lease RES=COUNT:TOTAL (repeatable; e.g. mem=FQDN_mem:MEMMB)")
 	cmd.MarkFlagsMutuallyExclusive("out", "debian")
 	return cmd
 }
 
 // generate collects and renders, printing every METADATA problem on
 // stderr; it is shared by gen and package.
-func (g *globalOptions) generate(paths []string, installDir, mailto string) ([]metadata.File, error) {
+func (g *globalOptions) generate(paths []string, installDir, mailto string, leaseMap []string) ([]metadata.File, error) {
 	if err := metadata.CheckInstallDir(installDir); err != nil {
 		return nil, &exitError{code: ExitRefused, err: fmt.Errorf("--install-dir: %s", strings.TrimPrefix(err.Error(), metadata.ErrInvalid.Error()+": "))}
 	}
+	leases, err := metadata.ParseLeaseMap(leaseMap)
+	if err != nil {
+		return nil, &exitError{code: ExitRefused, err: errors.New(strings.TrimPrefix(err.Error(), metadata.ErrInvalid.Error()+": "))}
+	}
 	entries, err := metadata.Collect(paths)
+	if err == nil {
+		err = metadata.MapLeases(entries, leases)
+	}
 	var errs metadata.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
@@ -79,7 +92,7 @@ func (o *genOptions) run(paths []string) error {
 	if o.check && dir == "" {
 		return fmt.Errorf("--check needs --out or --debian: the directory to compare with")
 	}
-	files, err := o.g.generate(paths, o.installDir, o.mailto)
+	files, err := o.g.generate(paths, o.installDir, o.mailto, o.leaseMap)
 	if err != nil {
 		return err
 	}

@@ -335,3 +335,53 @@ func TestGenRefusesWhatCronRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestGenSwitchmanTree: gen reads a switchman-era tree with --lease-map
+// (the golden tree of package metadata), and without the map refuses with
+// each unmapped lease at file:line and the flag to add, writing nothing.
+func TestGenSwitchmanTree(t *testing.T) {
+	const tree = "../../metadata/testdata/switchman"
+	out := filepath.Join(t.TempDir(), "cron.d")
+	code, stdout, stderr := runCronguard(t, "gen", "--out", out, tree)
+	want := tree + `/perl/nightly-export.pl:24: lease "mem" has no resource: run gen with --lease-map mem=RES:TOTAL` + "\n" +
+		tree + `/perl/nightly-export.pl:36: lease "mem" has no resource: run gen with --lease-map mem=RES:TOTAL` + "\n" +
+		tree + `/perl/nightly-export.pl:37: lease "cpu" has no resource: run gen with --lease-map cpu=RES:TOTAL` + "\n" +
+		tree + `/vacuum.py:11: lease "mem" has no resource: run gen with --lease-map mem=RES:TOTAL` + "\n" +
+		"cronguard: 4 problem(s) in METADATA: nothing written\n"
+	if code != ExitRefused || stdout != "" || stderr != want {
+		t.Errorf("gen without --lease-map: exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, stdout, stderr, want)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s was created", out)
+	}
+
+	code, stdout, stderr = runCronguard(t, "gen", "--out", out,
+		"--lease-map", "mem=FQDN_mem:MEMMB", "--lease-map", "cpu=FQDN_cpu:CPU", tree)
+	if code != 0 {
+		t.Fatalf("gen: exit %d, %s", code, stderr)
+	}
+	for _, pkg := range []string{"housekeeping", "nightly-scripts"} {
+		got, err := os.ReadFile(filepath.Join(out, pkg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden, err := os.ReadFile("../../metadata/testdata/golden/switchman/" + pkg + ".cron.d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The golden files name the sources as metadata's tests do.
+		wantData := strings.ReplaceAll(string(golden), "testdata/switchman", tree)
+		if string(got) != wantData {
+			t.Errorf("%s:\n%s\nwant:\n%s", pkg, got, wantData)
+		}
+	}
+	if !strings.Contains(stdout, "wrote "+filepath.Join(out, "nightly-scripts")+" (3 entries)") {
+		t.Errorf("stdout %q", stdout)
+	}
+
+	// A bad --lease-map is refused before anything is read.
+	code, _, stderr = runCronguard(t, "gen", "--lease-map", "mem=FQDN_mem", tree)
+	if code != ExitRefused || stderr != "cronguard: --lease-map \"mem=FQDN_mem\": want NAME=RES:TOTAL (e.g. mem=FQDN_mem:MEMMB)\n" {
+		t.Errorf("bad --lease-map: exit %d, %q", code, stderr)
+	}
+}

@@ -40,6 +40,7 @@ type packageOptions struct {
 	copyright   string
 	depends     []string
 	packager    string
+	leaseMap    []string
 }
 
 func newPackageCmd(g *globalOptions) *cobra.Command {
@@ -61,6 +62,7 @@ func newPackageCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.installDir, "install-dir", metadata.DefaultInstallDir, "where the scripts are on the hosts")
 	f.StringVar(&o.mailto, "mailto", metadata.DefaultMailto, `the files' MAILTO ("" for no mail)`)
 	allowEmpty(f, "mailto")
+	f.StringArrayVar(&o.leaseMap, "lease-map", nil, "NAME=RES:TOTAL: a lease NAME of switchman's <leases> blocks, as gen --lease-map (repeatable)")
 	f.StringVar(&o.maintainer, "maintainer", "", "full name and email, as Debian writes them (default: $DEBFULLNAME and $DEBEMAIL)")
 	f.StringVar(&o.description, "description", "", `synopsis of every package (default "cron jobs of PACKAGE, run by cronguard")`)
 	f.StringVar(&o.copyright, "copyright", "", "file to install as /usr/share/doc/PACKAGE/copyright (default: a generated notice)")
@@ -70,7 +72,7 @@ func newPackageCmd(g *globalOptions) *cobra.Command {
 }
 
 func (o *packageOptions) run(paths []string) error {
-	files, err := o.g.generate(paths, o.installDir, o.mailto)
+	files, err := o.g.generate(paths, o.installDir, o.mailto, o.leaseMap)
 	if err != nil {
 		return err
 	}
