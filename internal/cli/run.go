@@ -109,6 +109,10 @@ type runEnv struct {
 	sess   *session.Session
 	// fleetWatch fires when the fleet config changes after it was read.
 	fleetWatch <-chan zk.Event
+	// fleetJudged is set once the run has judged this host against the
+	// fleet config; inNoGroup then says the host is in no group at all
+	// (the cronguard_host_in_no_group gauge).
+	fleetJudged, inNoGroup bool
 }
 
 func (o *runOptions) run(ctx context.Context) error {
@@ -304,6 +308,16 @@ func (e *runEnv) writeMetrics(change func(*runMetrics)) {
 	dir := e.st.local.MetricsDir
 	if dir == "" {
 		return
+	}
+	if e.fleetJudged {
+		inner := change
+		change = func(m *runMetrics) {
+			inner(m)
+			m.hostInNoGroup = 0
+			if e.inNoGroup {
+				m.hostInNoGroup = 1
+			}
+		}
 	}
 	if err := updateMetrics(dir, e.lockName, e.o.group, change); err != nil {
 		e.log.Warn().Err(err).Msg("could not write metrics")
