@@ -192,7 +192,9 @@ func (e *env) startArgs(logPath string, args ...string) *proc {
 	e.t.Helper()
 	p := &proc{done: make(chan struct{}), log: logPath}
 	p.cmd = exec.Command(binPath, args...)
-	p.cmd.Env = append(withoutCronguardEnv(os.Environ()), e.extraEnv...)
+	// Every run keeps its local state (state_dir) in the test's own dir.
+	p.cmd.Env = append(withoutCronguardEnv(os.Environ()), "CRONGUARD_STATE_DIR="+filepath.Join(e.dir, "state"))
+	p.cmd.Env = append(p.cmd.Env, e.extraEnv...)
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -744,3 +744,57 @@ grep -E '^Sig(Ign|Cgt):' /proc/$cg/status > `+cgOut+`
 		t.Errorf("cronguard must catch SIGPIPE, not ignore it: SigIgn %x SigCgt %x", ign, cgt)
 	}
 }
+
+// A host in no group at all is a misconfiguration (an identity that does
+// not match the fleet config), not a routine skip: warned on stderr (cron
+// mails it) at most once an hour per job, and the metrics gauge is 1.
+func TestE2E_HostInNoGroupWarnsHourly(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetAB)
+	cfg, stateDir, metricsDir := e.recordConfig("cfg.json", e.zkAddr, 10*time.Second)
+	job := e.script("job", "true")
+	run := func(host string) *proc {
+		p := e.run(host, "--config", cfg, "run", "-g", "g", "--", job)
+		if p.code != 0 {
+			t.Fatalf("exit %d: %s", p.code, p.stderr.String())
+		}
+		return p
+	}
+	gauge := func() string {
+		data, _ := os.ReadFile(filepath.Join(metricsDir, "cronguard_job.prom"))
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "cronguard_host_in_no_group{") {
+				return line[strings.LastIndexByte(line, ' ')+1:]
+			}
+		}
+		return "(absent)"
+	}
+	p := run("ip-10-0-0-1")
+	if !strings.Contains(p.stderr.String(), `"ip-10-0-0-1" is in no group of the fleet config`) {
+		t.Errorf("first run: no warning on stderr: %q", p.stderr.String())
+	}
+	if len(p.events("no_group")) != 1 {
+		t.Errorf("first run: want one no_group event in the log: %s", p.logText())
+	}
+	if g := gauge(); g != "1" {
+		t.Errorf("cronguard_host_in_no_group = %s, want 1", g)
+	}
+	if p = run("ip-10-0-0-1"); p.stderr.String() != "" {
+		t.Errorf("second run within the hour warned again: %q", p.stderr.String())
+	}
+	stamp := filepath.Join(stateDir, "no-group", "job")
+	old := time.Now().Add(-61 * time.Minute)
+	if err := os.Chtimes(stamp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if p = run("ip-10-0-0-1"); !strings.Contains(p.stderr.String(), "in no group") {
+		t.Errorf("an hour later: no warning: %q", p.stderr.String())
+	}
+	// In another group (both) but not in g: the routine skip, silent.
+	if p = run("hostB"); p.stderr.String() != "" {
+		t.Errorf("hostB is in group both: a skip must stay quiet: %q", p.stderr.String())
+	}
+	if g := gauge(); g != "0" {
+		t.Errorf("cronguard_host_in_no_group = %s after a host in some group, want 0", g)
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,16 +41,24 @@ func (o *explainOptions) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("fleet config in %s: %w", a.st.root, err)
 	}
-	host := firstNonEmpty(o.host, a.st.hostname)
-	return explain(o.g.stdout, fleet, o.group, host)
+	id := a.st.identity.withSwitchman()
+	if o.host != "" {
+		id = identity{Name: o.host, Source: "--host"}
+	}
+	return explain(o.g.stdout, fleet, o.group, id)
 }
 
-// explain prints the chain of groups that makes host eligible, or what the
-// group holds instead.
-func explain(w interface{ Write([]byte) (int, error) }, fleet *config.Fleet, group, host string) error {
+// explain prints the host's identity and where it came from, then the
+// chain of groups that makes it eligible, or what the group holds instead.
+func explain(w interface{ Write([]byte) (int, error) }, fleet *config.Fleet, group string, id identity) error {
+	host := id.Name
 	chain, ok, err := fleet.Explain(group, host)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(w, "identity: %s\n", id)
+	if in := groupsOf(fleet, host); len(in) == 0 {
+		fmt.Fprintf(w, "  %s is in no group of the fleet config: every job skips here\n", host)
 	}
 	if ok {
 		fmt.Fprintf(w, "%s is eligible for %s: %s -> %s\n", host, group, strings.Join(chain, " -> "), host)
@@ -73,4 +82,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// groupsOf lists the groups host is eligible for, sorted.
+func groupsOf(fleet *config.Fleet, host string) []string {
+	var in []string
+	for g := range fleet.Groups {
+		if ok, err := fleet.Eligible(g, host); err == nil && ok {
+			in = append(in, g)
+		}
+	}
+	sort.Strings(in)
+	return in
 }

@@ -37,6 +37,7 @@ var goldenNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 func TestStatusGolden(t *testing.T) {
 	snap := &statusSnapshot{
 		Prefix: "/switchman",
+		Host:   &statusHost{identity: identity{Name: "box-a.ec2.internal", Source: "net-domain", Detail: `hostname "box-a" + domain "ec2.internal" from /etc/resolv.conf search`}, Groups: []string{}},
 		Groups: map[string][]string{"reports": {"box-a", "box-b"}, "batch": {"box1", "box-a", "box-b"}, "empty": nil},
 		Locks: []heldLock{
 			{Lock: "nightly-report", Host: "box-a", PID: 4242, Since: goldenNow.Add(-90 * time.Second), Fence: 1234, Command: "/usr/local/bin/nightly-report --full", Holder: "cronguard"},
@@ -74,13 +75,17 @@ func TestExplainGolden(t *testing.T) {
 		{"reports", "box1", false},
 		{"web", "web1", false},
 	} {
-		err := explain(&buf, fleet, tc.group, tc.host)
+		err := explain(&buf, fleet, tc.group, identity{Name: tc.host, Source: "--host"})
 		var ee *exitError
 		if tc.eligible != (err == nil) || (err != nil && (!errors.As(err, &ee) || ee.code != ExitRefused)) {
 			t.Errorf("explain(%s, %s) = %v, want eligible=%v", tc.group, tc.host, err, tc.eligible)
 		}
 	}
-	if err := explain(&buf, fleet, "nope", "x"); !errors.Is(err, config.ErrUnknownGroup) {
+	err = explain(&buf, fleet, "batch", identity{Name: "box1.example.com", Source: "--hostname", Switchman: "box1.ec2.internal"})
+	if err == nil {
+		t.Error("box1.example.com is not in batch")
+	}
+	if err := explain(&buf, fleet, "nope", identity{Name: "x"}); !errors.Is(err, config.ErrUnknownGroup) {
 		t.Errorf("unknown group: %v", err)
 	}
 	golden(t, "explain.golden", buf.Bytes())

@@ -1,48 +1,60 @@
 package cli
 
 import (
-	"bufio"
 	"os"
-	"strings"
+
+	"github.com/cronguard/cronguard/internal/netdomain"
 )
 
-// fqdn returns this host's fully qualified name the way switchman's
-// Sys::Hostname::FQDN finds it on a typical box: the kernel hostname when it
-// already has a dot, else the canonical name of its line in /etc/hosts.
-// It does no DNS query: this runs on every cron run, and a slow resolver
-// must not delay or break jobs (set `hostname` in the config when the
-// FQDN only lives in DNS).
-func fqdn() string {
-	host, err := os.Hostname()
-	if err != nil || strings.Contains(host, ".") {
-		return host
-	}
-	if canon := canonicalFromHosts("/etc/hosts", host); canon != "" {
-		return canon
-	}
-	return host
+// identity is the name this host goes by in the fleet config, and where it
+// came from.
+type identity struct {
+	Name string `json:"name"`
+	// Source: "--hostname", "env CRONGUARD_HOSTNAME", "config hostname
+	// (FILE)", "net-domain" (what switchman 1.16 computes: Perl's
+	// Net::Domain::hostfqdn) or "kernel hostname" (Net::Domain found no
+	// name; switchman would have none).
+	Source string `json:"source"`
+	Detail string `json:"detail,omitempty"` // for net-domain: how it was found
+	// Switchman is what switchman would call this host, when the identity
+	// is set by hand and differs (computed only for explain and status).
+	Switchman string `json:"switchman,omitempty"`
 }
 
-// canonicalFromHosts returns the first name "host.<domain>" on a line of
-// the hosts file, the way the resolver's canonical name would read.
-func canonicalFromHosts(path, host string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
+// switchmanIdentity is the default identity: switchman's, from Perl's
+// Net::Domain::hostfqdn ported (internal/netdomain). When Net::Domain finds
+// no name at all (switchman then matches no group), the kernel hostname.
+func switchmanIdentity() identity {
+	r := netdomain.System().Hostfqdn()
+	if r.FQDN != "" {
+		return identity{Name: r.FQDN, Source: "net-domain", Detail: r.How}
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		for _, name := range fields[1:] {
-			if strings.HasPrefix(name, host+".") {
-				return name
-			}
+	h, _ := os.Hostname()
+	return identity{Name: h, Source: "kernel hostname", Detail: "Net::Domain finds no name: " + r.How}
+}
+
+// withSwitchman fills Switchman when the identity was set by hand.
+func (id identity) withSwitchman() identity {
+	if id.Source == "net-domain" || id.Source == "kernel hostname" {
+		return id
+	}
+	if sw := netdomain.System().Hostfqdn().FQDN; sw != id.Name {
+		id.Switchman = sw
+		if sw == "" {
+			id.Switchman = "(none)"
 		}
 	}
-	return ""
+	return id
+}
+
+func (id identity) String() string {
+	s := id.Name + " (" + id.Source
+	if id.Detail != "" {
+		s += ": " + id.Detail
+	}
+	s += ")"
+	if id.Switchman != "" {
+		s += "; switchman would use " + id.Switchman
+	}
+	return s
 }

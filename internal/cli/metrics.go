@@ -33,8 +33,11 @@ type runMetrics struct {
 	lastExit     float64
 	runs         float64
 	unrecorded   float64 // runs whose record entry was lost: neither written nor saved
-	skips        map[string]float64
-	stops        map[string]float64
+	// hostInNoGroup is 1 when the last run that read the fleet config found
+	// this host in no group at all (a misconfigured identity), else 0.
+	hostInNoGroup float64
+	skips         map[string]float64
+	stops         map[string]float64
 }
 
 const metricsPrefix = "cronguard_"
@@ -155,6 +158,8 @@ func (m *runMetrics) load(data []byte) {
 			m.runs = v
 		case "runs_unrecorded_total":
 			m.unrecorded = v
+		case "host_in_no_group":
+			m.hostInNoGroup = v
 		case "skips_total":
 			m.skips[reason] = v
 		case "stops_total":
@@ -206,6 +211,7 @@ func (m *runMetrics) text() []byte {
 		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.runs))
 	fmt.Fprintf(&b, "# HELP %sruns_unrecorded_total Runs on this host missing from the run record: neither written nor saved for the next run.\n# TYPE %sruns_unrecorded_total counter\n%sruns_unrecorded_total{%s} %s\n",
 		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.unrecorded))
+	gauge("host_in_no_group", "1 when the last run found this host in no group of the fleet config (a misconfiguration: check the identity), else 0.", m.hostInNoGroup)
 	counter("skips_total", "Runs skipped on this host, by reason.", m.skips)
 	counter("stops_total", "Runs stopped by cronguard on this host, by reason.", m.stops)
 	return b.Bytes()

@@ -57,12 +57,12 @@ func newRootCmd(stdout, stderr io.Writer) *rootCmd {
 	f.StringVarP(&g.configPath, "config", "c", "", "local config file (env CRONGUARD_CONFIG; default "+config.DefaultPath+", else "+switchmanConfigPath+")")
 	f.StringVar(&g.zk, "zk", "", "ZooKeeper servers host:port,... (env CRONGUARD_ZK; key zkhosts)")
 	f.StringVar(&g.prefix, "prefix", "", "ZooKeeper prefix znode (env CRONGUARD_PREFIX; key prefix)")
-	f.StringVar(&g.hostname, "hostname", "", "identity used for eligibility (env CRONGUARD_HOSTNAME; key hostname; default the FQDN)")
+	f.StringVar(&g.hostname, "hostname", "", "identity used for eligibility (env CRONGUARD_HOSTNAME; key hostname; default switchman's: Perl Net::Domain::hostfqdn)")
 	f.StringVar(&g.logLevel, "log-level", "", "debug|info|warn|error (env CRONGUARD_LOG_LEVEL; key loglevel; default info)")
 	f.StringVar(&g.logFormat, "log-format", "", "json|console (env CRONGUARD_LOG_FORMAT; key log_format; default json)")
 	f.StringVar(&g.logFile, "log-file", "", "log file, - for stderr (env CRONGUARD_LOG_FILE; key logfile; default syslog)")
 	cmd.CompletionOptions.HiddenDefaultCmd = false
-	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g))
+	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g), newPreflightCmd(g))
 	return &rootCmd{cmd}
 }
 
@@ -150,6 +150,7 @@ type settings struct {
 	source   string // the config file, or "flags and environment"
 	root     string // chroot + prefix: the prefix znode as go-zookeeper sees it
 	hostname string
+	identity identity // hostname and where it came from
 }
 
 // resolve merges defaults, the config file, env and flags.
@@ -186,7 +187,18 @@ func (g *globalOptions) resolve() (*settings, error) {
 		}
 		l.Prefix = p
 	}
-	l.Hostname = firstNonEmpty(g.hostname, g.getenv("CRONGUARD_HOSTNAME"), l.Hostname)
+	switch {
+	case g.hostname != "":
+		st.identity = identity{Name: g.hostname, Source: "--hostname"}
+	case g.getenv("CRONGUARD_HOSTNAME") != "":
+		st.identity = identity{Name: g.getenv("CRONGUARD_HOSTNAME"), Source: "env CRONGUARD_HOSTNAME"}
+	case l.Hostname != "":
+		st.identity = identity{Name: l.Hostname, Source: "config hostname (" + st.source + ")"}
+	}
+	l.Hostname = st.identity.Name
+	if d := g.getenv("CRONGUARD_STATE_DIR"); d != "" {
+		l.StateDir = d
+	}
 	l.LogLevel = firstNonEmpty(g.logLevel, g.getenv("CRONGUARD_LOG_LEVEL"), l.LogLevel, config.DefaultLogLevel)
 	l.LogFormat = firstNonEmpty(g.logFormat, g.getenv("CRONGUARD_LOG_FORMAT"), l.LogFormat, "json")
 	l.LogFile = firstNonEmpty(g.logFile, g.getenv("CRONGUARD_LOG_FILE"), l.LogFile)
@@ -194,10 +206,10 @@ func (g *globalOptions) resolve() (*settings, error) {
 		return nil, err
 	}
 	st.root = l.Root()
-	st.hostname = l.Hostname
-	if st.hostname == "" {
-		st.hostname = fqdn()
+	if st.identity.Name == "" {
+		st.identity = switchmanIdentity()
 	}
+	st.hostname = st.identity.Name
 	return st, nil
 }
 

@@ -122,6 +122,10 @@ type runEnv struct {
 	// record is the run record's read in flight (or the claim's result),
 	// for the next compare-and-set of it.
 	record <-chan recordRead
+	// fleetJudged is set once the run has judged this host against the
+	// fleet config; inNoGroup then says the host is in no group at all
+	// (the cronguard_host_in_no_group gauge).
+	fleetJudged, inNoGroup bool
 }
 
 func (o *runOptions) run(ctx context.Context) error {
@@ -335,6 +339,16 @@ func (e *runEnv) writeMetrics(change func(*runMetrics)) {
 	dir := e.st.local.MetricsDir
 	if dir == "" {
 		return
+	}
+	if e.fleetJudged {
+		inner := change
+		change = func(m *runMetrics) {
+			inner(m)
+			m.hostInNoGroup = 0
+			if e.inNoGroup {
+				m.hostInNoGroup = 1
+			}
+		}
 	}
 	if err := updateMetrics(dir, e.lockName, e.o.group, change); err != nil {
 		e.log.Warn().Err(err).Msg("could not write metrics")

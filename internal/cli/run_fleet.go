@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -98,11 +100,55 @@ func (e *runEnv) checkEligible(ctx context.Context, sess *session.Session) error
 	if err != nil {
 		return fmt.Errorf("fleet config in %s: %w", prefix, err)
 	}
+	e.fleetJudged = true
 	if !ok {
+		e.inNoGroup = len(groupsOf(fleet, e.st.hostname)) == 0
+		if e.inNoGroup {
+			e.warnNoGroup(time.Now())
+		}
 		e.registerJob(ctx)
 		return e.skip(reasonIneligible, nil)
 	}
+	e.inNoGroup = false
 	return nil
+}
+
+// noGroupWarnEvery bounds the "in no group" warning: once per job per
+// hour (cron mails each), remembered by a file's mtime under state_dir.
+const noGroupWarnEvery = time.Hour
+
+// warnNoGroup warns that this host is in no group of the fleet config: a
+// misconfiguration (an identity that differs from the config's names), not
+// the routine skip of a host outside one job's group. At most once per
+// noGroupWarnEvery per job when state_dir is set and writable; every run
+// otherwise (with the reason).
+func (e *runEnv) warnNoGroup(now time.Time) {
+	ev := e.log.Warn()
+	if dir := e.st.local.StateDir; dir != "" {
+		path := filepath.Join(dir, "no-group", metricsFileBase(e.lockName))
+		if fi, err := os.Stat(path); err == nil {
+			if age := now.Sub(fi.ModTime()); age >= 0 && age < noGroupWarnEvery {
+				e.log.Debug().Str("event", "no_group").Msg("this host is in no group of the fleet config (warned less than an hour ago)")
+				return
+			}
+		}
+		if err := touchFile(path, now); err != nil {
+			ev = ev.AnErr("state_error", err)
+		}
+	}
+	ev.Str("event", "no_group").Str("identity_source", e.st.identity.Source).
+		Msgf("host %q is in no group of the fleet config: every job skips here; check the identity (cronguard explain, --hostname / key hostname) or the config (warned at most once an hour per job)", e.st.hostname)
+}
+
+// touchFile creates path (and its directory) and sets its mtime to t.
+func touchFile(path string, t time.Time) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(t.UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Chtimes(path, t, t)
 }
 
 // stillEligible is the check at the moment the job would start. The watch

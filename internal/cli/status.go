@@ -51,9 +51,17 @@ type heldLock struct {
 	Raw     string    `json:"raw,omitempty"`
 }
 
+// statusHost is this host's identity, where it came from, and the groups
+// it is in (null when the fleet config is invalid).
+type statusHost struct {
+	identity
+	Groups []string `json:"groups"`
+}
+
 // statusSnapshot is what `status --json` prints.
 type statusSnapshot struct {
 	Prefix string              `json:"prefix"`
+	Host   *statusHost         `json:"host,omitempty"`
 	Groups map[string][]string `json:"groups"`
 	Locks  []heldLock          `json:"locks"`
 	Runs   []runRecord         `json:"runs"`
@@ -84,10 +92,15 @@ func (a *adminConn) snapshot(onlyGroup string) (*statusSnapshot, error) {
 		return nil, err
 	}
 	snap := &statusSnapshot{Prefix: a.st.root, Groups: map[string][]string{}, Locks: []heldLock{}, Runs: []runRecord{}}
+	snap.Host = &statusHost{identity: a.st.identity.withSwitchman()}
 	fleet, err := config.ParseFleet(data)
 	if err != nil {
 		snap.Errors = append(snap.Errors, fmt.Sprintf("fleet config: %v", err))
 	} else {
+		snap.Host.Groups = groupsOf(fleet, snap.Host.Name)
+		if snap.Host.Groups == nil {
+			snap.Host.Groups = []string{}
+		}
 		for g := range fleet.Groups {
 			if onlyGroup != "" && g != onlyGroup {
 				continue
@@ -173,7 +186,18 @@ func parseHolder(name string, data []byte, st *zk.Stat) heldLock {
 
 func renderStatus(w io.Writer, s *statusSnapshot, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "PREFIX %s\n\nGROUP\tHOSTS\n", s.Prefix)
+	fmt.Fprintf(tw, "PREFIX %s\n", s.Prefix)
+	if h := s.Host; h != nil {
+		fmt.Fprintf(tw, "HOST   %s\n", h.identity)
+		switch {
+		case h.Groups == nil:
+		case len(h.Groups) == 0:
+			fmt.Fprintf(tw, "       in no group: every job skips on this host\n")
+		default:
+			fmt.Fprintf(tw, "       in groups: %s\n", strings.Join(h.Groups, ", "))
+		}
+	}
+	fmt.Fprintf(tw, "\nGROUP\tHOSTS\n")
 	groups := make([]string, 0, len(s.Groups))
 	for g := range s.Groups {
 		groups = append(groups, g)

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cronguard/cronguard/internal/netdomain"
+	"github.com/cronguard/cronguard/lease"
+)
+
+type preflightOptions struct {
+	g        *globalOptions
+	crontabs []string
+	cronDir  string
+	system   string
+}
+
+func newPreflightCmd(g *globalOptions) *cobra.Command {
+	o := &preflightOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "preflight [--crontab FILE]...",
+		Short: "Before swapping switchman for cronguard on this host: say what would change (exit 1 when anything would)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.run() },
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.crontabs, "crontab", nil, "a user crontab file to check too (repeatable; no user field)")
+	f.StringVar(&o.cronDir, "cron-dir", "/etc/cron.d", "system cron.d directory")
+	f.StringVar(&o.system, "system-crontab", "/etc/crontab", "system crontab")
+	return cmd
+}
+
+func (o *preflightOptions) run() error {
+	st, err := o.g.resolve()
+	if err != nil {
+		return err
+	}
+	var findings []string
+	sw := netdomain.System().Hostfqdn()
+	if sw.FQDN != st.identity.Name {
+		findings = append(findings, fmt.Sprintf("identity: switchman calls this host %q (%s), cronguard %q (%s)",
+			sw.FQDN, sw.How, st.identity.Name, st.identity.Source))
+	}
+	files := []struct {
+		path    string
+		hasUser bool
+	}{{o.system, true}}
+	if names, err := os.ReadDir(o.cronDir); err == nil {
+		sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
+		for _, n := range names {
+			if !n.IsDir() {
+				files = append(files, struct {
+					path    string
+					hasUser bool
+				}{filepath.Join(o.cronDir, n.Name()), true})
+			}
+		}
+	}
+	for _, c := range o.crontabs {
+		files = append(files, struct {
+			path    string
+			hasUser bool
+		}{c, false})
+	}
+	for _, f := range files {
+		findings = append(findings, preflightFile(f.path, st.identity.Name)...)
+	}
+	return reportFindings(o.g.stdout, findings)
+}
+
+func reportFindings(w io.Writer, findings []string) error {
+	for _, f := range findings {
+		fmt.Fprintln(w, f)
+	}
+	if len(findings) > 0 {
+		return exitCode(1)
+	}
+	fmt.Fprintln(w, "preflight: nothing would change on this host")
+	return nil
+}
+
+// preflightFile finds switchman invocations in a crontab and parses each
+// with cronguard's own run parser (switchmanForm and run's flags); it
+// returns one "FILE:LINE: ..." finding per line that would not run the
+// same. A missing file has nothing to say.
+func preflightFile(path, host string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return []string{fmt.Sprintf("%s: %v", path, err)}
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		args, ok := switchmanArgs(sc.Text())
+		if !ok {
+			continue
+		}
+		if msg := checkSwitchmanArgs(args, host); msg != "" {
+			out = append(out, fmt.Sprintf("%s:%d: %s", path, n, msg))
+		}
+	}
+	return out
+}
+
+// switchmanArgs returns the words after a `switchman` command word on a
+// cron line, up to a shell operator or redirection (an approximation of
+// the shell: a word wholly in quotes loses them, nothing else is
+// interpreted).
+func switchmanArgs(line string) ([]string, bool) {
+	t := strings.TrimSpace(line)
+	if t == "" || strings.HasPrefix(t, "#") {
+		return nil, false
+	}
+	words := strings.Fields(t)
+	for i, w := range words {
+		if filepath.Base(w) != "switchman" {
+			continue
+		}
+		var args []string
+		for _, a := range words[i+1:] {
+			if strings.ContainsAny(a[:1], "><|;&") || strings.HasPrefix(a, "2>") || strings.HasPrefix(a, "1>") {
+				break
+			}
+			if len(a) >= 2 && (a[0] == '"' || a[0] == '\'') && a[len(a)-1] == a[0] {
+				a = a[1 : len(a)-1]
+			}
+			args = append(args, a)
+		}
+		return args, true
+	}
+	return nil, false
+}
+
+// checkSwitchmanArgs parses a switchman invocation as cronguard would and
+// checks its leases; "" when cronguard accepts it.
+func checkSwitchmanArgs(args []string, host string) string {
+	root := newRootCmd(io.Discard, io.Discard)
+	conv := switchmanForm(args, root.commandNames(), root.takesValue)
+	if len(conv) == 0 || conv[0] != "run" {
+		return fmt.Sprintf("cronguard would not read %q as a run (it reads it as %q)", strings.Join(args, " "), strings.Join(conv, " "))
+	}
+	run, _, err := root.Find([]string{"run"})
+	if err != nil {
+		return err.Error()
+	}
+	run.InheritedFlags() // merge the global flags into run's flag set
+	if err := run.ParseFlags(conv[1:]); err != nil {
+		return fmt.Sprintf("cronguard refuses %q: %v", strings.Join(args, " "), err)
+	}
+	if err := refuseEmptyFlags(run, nil); err != nil {
+		return fmt.Sprintf("cronguard refuses %q: %v", strings.Join(args, " "), err)
+	}
+	if len(run.Flags().Args()) == 0 {
+		return fmt.Sprintf("no command in %q", strings.Join(args, " "))
+	}
+	leases, _ := run.Flags().GetStringArray("lease")
+	for _, l := range leases {
+		if _, err := lease.ParseSpec(l, lease.LocalMacros(host)); err != nil {
+			return fmt.Sprintf("lease %q is refused: %v", l, err)
+		}
+	}
+	return ""
+}
