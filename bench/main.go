@@ -257,6 +257,8 @@ func run(f flags) error {
 		command{name: "cronguard version (no ZooKeeper)", argv: []string{cg, "version"}},
 		command{name: "cronguard run --group g -- true", argv: []string{cg, "run", "--group", "g", "--", "true"}, env: envMain},
 		command{name: "  same, --no-lock", argv: []string{cg, "run", "--no-lock", "--group", "g", "--", "true"}, env: envMain},
+		command{name: "  same, --schedule (claims its slot)", argv: []string{cg, "run", "--group", "g", "--schedule", "* * * * *", "--now", nowArg, "--", "true"}, env: envMain},
+		command{name: "  skip: slot already ran", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--schedule", "* * * * *", "--now", "2001-01-01T00:00:00Z", "--", "true"}, env: envMain, wantExit: 3},
 		command{name: "  skip: host not in group", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: []string{"CRONGUARD_CONFIG=" + cfgMain, "CRONGUARD_HOSTNAME=h2"}, wantExit: 3},
 		command{name: "  skip: lock busy", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: append([]string{"CRONGUARD_PREFIX=/bench-busy"}, envMain...), wantExit: 3},
 	)
@@ -267,6 +269,8 @@ func run(f flags) error {
 		cases = append(cases, command{name: "  guarded, 3-node ensemble", argv: []string{cg, "run", "--group", "g", "--", "true"}, env: append([]string{"CRONGUARD_ZK=" + ensAddrs}, envMain...)})
 	}
 	logf("whole-process cost: %d runs per case (kazoo %d), interleaved", f.n, f.kazooN)
+	// "skip: slot already ran" needs a slot claimed later than its own.
+	runOnce([]string{cg, "run", "--group", "g", "--schedule", "* * * * *", "--now", nowArg, "--", "true"}, envMain, errFile)
 	rep.cases, err = measureCases(cases, f, errFile)
 	if err != nil {
 		return err
@@ -328,6 +332,8 @@ func run(f flags) error {
 	reqCases := []command{
 		{name: "guarded run", argv: []string{cg, "run", "--group", "g", "--", "true"}, env: envLoad},
 		{name: "--no-lock", argv: []string{cg, "run", "--no-lock", "--group", "g", "--", "true"}, env: envLoad},
+		{name: "--schedule (claims its slot)", argv: []string{cg, "run", "--group", "g", "--schedule", "* * * * *", "--now", nowArg, "--", "true"}, env: envLoad},
+		{name: "skip: slot already ran", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--schedule", "* * * * *", "--now", "2001-01-01T00:00:00Z", "--", "true"}, env: envLoad, wantExit: 3},
 		{name: "skip: host not in group", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: []string{"CRONGUARD_CONFIG=" + cfgLoad, "CRONGUARD_HOSTNAME=h2"}, wantExit: 3},
 		{name: "skip: lock busy", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: append([]string{"CRONGUARD_PREFIX=/load-busy"}, envLoad...), wantExit: 3},
 	}

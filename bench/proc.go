@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -40,7 +41,26 @@ func init() {
 
 // runOnce forks argv with stdin and stdout on /dev/null and stderr on
 // errFile (for diagnosis), waits, and returns the measurements.
+// nowArg in an argv is replaced by a time one minute later at every run:
+// `run --schedule '* * * * *' --now {NOW}` then claims a new slot each time.
+const nowArg = "{NOW}"
+
+var nowSeq atomic.Int64
+
+func expandNow(argv []string) []string {
+	for i, a := range argv {
+		if a == nowArg {
+			out := append([]string(nil), argv...)
+			t := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(nowSeq.Add(1)) * time.Minute)
+			out[i] = t.Format(time.RFC3339)
+			return out
+		}
+	}
+	return argv
+}
+
 func runOnce(argv, env []string, errFile *os.File) result {
+	argv = expandNow(argv)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin, cmd.Stdout = devNull, devNull
