@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -124,4 +125,20 @@ func keyStart(body []byte, end int) int {
 // pointerToken escapes a key as a JSON pointer (RFC 6901) token.
 func pointerToken(k string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+}
+
+// ErrSwitchmanReadLen marks a fleet config longer than switchman reads.
+var ErrSwitchmanReadLen = errors.New("longer than switchman reads")
+
+// CheckSwitchmanReadLen refuses a fleet config of n bytes that a switchman
+// host would read cut off at data_read_len bytes (65535 unless its config
+// raises it), fail to parse, and die on, in every run. l's data_read_len
+// stands for the fleet's switchman hosts; noSwitchman (or l's no_switchman)
+// says none is left.
+func CheckSwitchmanReadLen(n int, l *Local, noSwitchman bool) error {
+	if noSwitchman || l.NoSwitchman || n <= l.DataReadLen {
+		return nil
+	}
+	return fmt.Errorf("%w: %d bytes, over the %d bytes switchman reads of it (data_read_len), so every switchman host would fail to parse it and die: raise data_read_len in every switchman host's config and in this one's, or pass --no-switchman (or set \"no_switchman\": true here) once no switchman host is left",
+		ErrSwitchmanReadLen, n, l.DataReadLen)
 }

@@ -68,3 +68,53 @@ func TestCheckFleetSize(t *testing.T) {
 		t.Errorf("got  %v\nwant %s", err, want)
 	}
 }
+
+// TestCheckSwitchmanReadLen: switchman reads data_read_len bytes of the
+// fleet config (65535 by default); longer is refused unless no switchman
+// host is left.
+func TestCheckSwitchmanReadLen(t *testing.T) {
+	l, _, err := parseLocalForTest(`{"zkhosts":"zk","prefix":"/s"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.DataReadLen != 65535 || l.NoSwitchman {
+		t.Fatalf("defaults: data_read_len %d, no_switchman %v", l.DataReadLen, l.NoSwitchman)
+	}
+	if err := CheckSwitchmanReadLen(65535, l, false); err != nil {
+		t.Errorf("at the limit: %v", err)
+	}
+	err = CheckSwitchmanReadLen(113000, l, false)
+	want := `longer than switchman reads: 113000 bytes, over the 65535 bytes switchman reads of it (data_read_len)`
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, ErrSwitchmanReadLen) {
+		t.Errorf("got %v, want %s...", err, want)
+	}
+	if err := CheckSwitchmanReadLen(113000, l, true); err != nil {
+		t.Errorf("--no-switchman: %v", err)
+	}
+	for _, tc := range []struct {
+		data string
+		ok   bool
+	}{
+		{`{"zkhosts":"zk","prefix":"/s","data_read_len":131072}`, true},
+		{`{"zkhosts":"zk","prefix":"/s","data_read_len":"131072"}`, true}, // switchman: ^[0-9]+$
+		{`{"zkhosts":"zk","prefix":"/s","no_switchman":true}`, true},
+	} {
+		l, _, err := parseLocalForTest(tc.data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.data, err)
+		}
+		if err := CheckSwitchmanReadLen(113000, l, false); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.data, err)
+		}
+	}
+	for _, bad := range []string{`{"zkhosts":"zk","prefix":"/s","data_read_len":-1}`, `{"zkhosts":"zk","prefix":"/s","data_read_len":"64k"}`,
+		`{"zkhosts":"zk","prefix":"/s","no_switchman":"yes"}`} {
+		if _, _, err := parseLocalForTest(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func parseLocalForTest(data string) (*Local, []string, error) {
+	return ParseLocal([]byte(data), "test.conf")
+}

@@ -61,7 +61,18 @@ type Local struct {
 	MetricsDir  string // key metrics_dir, an absolute directory; "" = no metrics
 	RunsHistory int    // key runs_history; 0 = the caller's default
 	StateDir    string // key state_dir, an absolute directory; "" = no local state (unrecorded runs are only counted)
+
+	// DataReadLen is switchman's key data_read_len: switchman (Net::ZooKeeper)
+	// reads at most this many bytes of the fleet config, default 65535, and a
+	// longer one cuts off, fails to parse, and kills every switchman run.
+	// cronguard reads any size; operator commands refuse to write a fleet
+	// config over it unless NoSwitchman.
+	DataReadLen int
+	NoSwitchman bool // key no_switchman: no switchman host is left, lift the data_read_len limit
 }
+
+// DefaultDataReadLen is switchman's default data_read_len.
+const DefaultDataReadLen = 65535
 
 // DefaultLocal returns a Local with every default filled in and no
 // ZooKeeper servers or prefix (those have no sensible default).
@@ -72,6 +83,7 @@ func DefaultLocal() *Local {
 		SessionTimeout:     DefaultSessionTimeout,
 		ConnectTimeout:     DefaultConnectTimeout,
 		StateDir:           DefaultStateDir,
+		DataReadLen:        DefaultDataReadLen,
 	}
 }
 
@@ -480,9 +492,25 @@ var localKeys = map[string]func(l *Local, raw json.RawMessage, source string) st
 		l.RunsHistory = n
 		return ""
 	},
-	// switchman's Net::ZooKeeper read buffer size; go-zookeeper has no
-	// such limit, so a switchman config keeps working without a warning.
-	"data_read_len": func(*Local, json.RawMessage, string) string { return "" },
+	// switchman's Net::ZooKeeper read buffer size (^[0-9]+$, as switchman
+	// checks it); go-zookeeper has no such limit: cronguard's operator
+	// commands keep a fleet config within it for switchman hosts.
+	"data_read_len": func(l *Local, raw json.RawMessage, _ string) string {
+		n, msg := rawCount(raw)
+		if msg != "" {
+			return msg
+		}
+		l.DataReadLen = n
+		return ""
+	},
+	"no_switchman": func(l *Local, raw json.RawMessage, _ string) string {
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return "must be true or false, got " + describe(raw)
+		}
+		l.NoSwitchman = b
+		return ""
+	},
 }
 
 func stringKey(set func(l *Local, s string) string) func(*Local, json.RawMessage, string) string {

@@ -29,6 +29,7 @@ func TestDefaultLocal(t *testing.T) {
 		SessionTimeout:     30 * time.Second,
 		ConnectTimeout:     5 * time.Second,
 		StateDir:           "/var/lib/cronguard",
+		DataReadLen:        65535,
 	}
 	if got := DefaultLocal(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("DefaultLocal() = %+v, want %+v", got, want)
@@ -104,6 +105,7 @@ func TestParseLocal(t *testing.T) {
 				MetricsDir:           "/var/lib/node_exporter",
 				RunsHistory:          20,
 				StateDir:             "/srv/cronguard",
+				DataReadLen:          65535,
 			},
 		},
 		{

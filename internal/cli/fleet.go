@@ -35,6 +35,8 @@ type adminConn struct {
 	st   *settings
 	sess *session.Session
 	conn *zk.Conn
+
+	noSwitchman bool // --no-switchman: writeFleet lifts switchman's data_read_len limit
 }
 
 func (g *globalOptions) dialAdmin(ctx context.Context) (*adminConn, error) {
@@ -106,6 +108,11 @@ func (a *adminConn) writeFleet(out io.Writer, old []byte, version int32, next *c
 	if err := config.CheckFleetSize(len(data)); err != nil {
 		return refused("refusing to write the fleet config: %v: nothing written", err)
 	}
+	// A config that does not grow cannot break a switchman host that can
+	// read the stored one, so unassign always works.
+	if err := config.CheckSwitchmanReadLen(len(data), a.st.local, a.noSwitchman); err != nil && len(data) > len(old) {
+		return refused("refusing to write the fleet config: %v: nothing written", err)
+	}
 	diff := unifiedDiff(string(old), string(data), a.st.root)
 	if diff == "" {
 		fmt.Fprintln(out, "no change")
@@ -138,10 +145,11 @@ func unifiedDiff(a, b, name string) string {
 }
 
 type configOptions struct {
-	g      *globalOptions
-	dryRun bool
-	acl    bool
-	worker string
+	g           *globalOptions
+	dryRun      bool
+	noSwitchman bool
+	acl         bool
+	worker      string
 }
 
 func newConfigCmd(g *globalOptions) *cobra.Command {
@@ -151,6 +159,7 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 		Short: "Read, validate and change the fleet config in ZooKeeper",
 	}
 	cmd.PersistentFlags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
+	cmd.PersistentFlags().BoolVar(&o.noSwitchman, "no-switchman", false, "no switchman host is left: allow a fleet config longer than switchman's data_read_len (key no_switchman)")
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:   "get",
@@ -346,6 +355,7 @@ func (o *configOptions) set(ctx context.Context, file string) error {
 		return err
 	}
 	defer a.Close()
+	a.noSwitchman = o.noSwitchman
 	return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
 }
 
@@ -355,6 +365,7 @@ func (o *configOptions) edit(ctx context.Context) error {
 		return err
 	}
 	defer a.Close()
+	a.noSwitchman = o.noSwitchman
 	f, err := os.CreateTemp("", "cronguard-fleet-*.json")
 	if err != nil {
 		return err
@@ -422,19 +433,26 @@ func runEditor(path string, getenv func(string) string) error {
 func (o *configOptions) validate(ctx context.Context, args []string) error {
 	var data []byte
 	source := ""
+	var local *config.Local
 	if len(args) == 1 {
 		var err error
 		if data, err = readInput(args[0], os.Stdin); err != nil {
 			return err
 		}
 		source = args[0]
+		// data_read_len and no_switchman are in the local config; a file
+		// checked where there is none gets switchman's defaults.
+		local = config.DefaultLocal()
+		if st, err := o.g.resolve(); err == nil {
+			local = st.local
+		}
 	} else {
 		a, stored, _, err := o.g.dialFleet(ctx)
 		if err != nil {
 			return err
 		}
 		defer a.Close()
-		data, source = stored, a.st.root
+		data, source, local = stored, a.st.root, a.st.local
 	}
 	f, err := config.ParseFleetStrict(data)
 	if err != nil {
@@ -443,6 +461,16 @@ func (o *configOptions) validate(ctx context.Context, args []string) error {
 	if out, err := f.Marshal(); err == nil {
 		if err := config.CheckFleetSize(len(out)); err != nil {
 			return refused("%s: %v", source, err)
+		}
+		// What switchman reads: the stored bytes, or what set would store.
+		n := len(out)
+		if len(args) == 0 {
+			n = len(data)
+		}
+		if local != nil {
+			if err := config.CheckSwitchmanReadLen(n, local, o.noSwitchman); err != nil {
+				return refused("%s: %v", source, err)
+			}
 		}
 	}
 	if errs := f.Validate(); len(errs) > 0 {
@@ -531,9 +559,10 @@ func oneEditApart(a, b string) bool {
 }
 
 type assignOptions struct {
-	g      *globalOptions
-	add    bool
-	dryRun bool
+	g           *globalOptions
+	add         bool
+	dryRun      bool
+	noSwitchman bool
 }
 
 func newAssignCmd(g *globalOptions, add bool) *cobra.Command {
@@ -551,6 +580,7 @@ func newAssignCmd(g *globalOptions, add bool) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
+	cmd.Flags().BoolVar(&o.noSwitchman, "no-switchman", false, "no switchman host is left: allow a fleet config longer than switchman's data_read_len (key no_switchman)")
 	return cmd
 }
 
@@ -560,6 +590,7 @@ func (o *assignOptions) run(ctx context.Context, group string, hosts []string) e
 		return err
 	}
 	defer a.Close()
+	a.noSwitchman = o.noSwitchman
 	cur, err := config.ParseFleetStrict(old)
 	if err != nil {
 		return refused("the fleet config in %s is invalid (%v): fix it with `cronguard config set`", a.st.root, err)

@@ -61,8 +61,11 @@ func Main(args []string) int {
 	// Milliseconds in log timestamps: stop latencies are tens of them.
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	root := newRootCmd(os.Stdout, os.Stderr)
-	root.SetArgs(switchmanForm(args[1:], root.commandNames(), root.takesValue))
-	err := root.Execute()
+	cobraArgs, err := switchmanForm(args[1:], root.commandNames(), root.runFlag)
+	if err == nil {
+		root.SetArgs(cobraArgs)
+		err = root.Execute()
+	}
 	return mapError(err, os.Stderr)
 }
 
@@ -86,25 +89,43 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// switchmanForm turns `cronguard [flags] -- CMD` (switchman's form, with no
-// subcommand) into `cronguard run [flags] -- CMD`. takesValue tells which
-// flags consume the next argument, so that a flag's value is not mistaken
-// for a subcommand.
-func switchmanForm(args []string, commands map[string]bool, takesValue func(string) bool) []string {
+// switchmanForm turns switchman's form (no subcommand) into `cronguard run
+// OPTIONS -- CMD`, parsed as switchman 1.16 parsed it (switchmanArgs):
+// `cronguard -c CONF -g G --lockname X CMD ARGS` with no "--", "-lockname",
+// "--lockn", "--nolock" and so on. A first word (after the options) that is
+// one of cronguard's subcommands stays a subcommand (`cronguard --zk h:1
+// status`): a job named like one must come after "--" (`cronguard -g G --
+// status`). Without a command word or "--", args are left to cobra. A line
+// switchman refused (an unknown option, say a command's own "-x" with no
+// "--" before it) is an error.
+func switchmanForm(args []string, commands map[string]bool, cronguardFlag runFlagLookup) ([]string, error) {
+	// The first word that is not an option or an option's value.
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		switch {
-		case a == "--":
-			return append([]string{"run"}, args...)
-		case strings.HasPrefix(a, "-"):
-			if !strings.Contains(a, "=") && takesValue(a) {
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" || strings.HasPrefix(a, "+") {
+			name, _, hasArg := strings.Cut(strings.TrimLeft(a, "-+"), "=")
+			if hasArg {
+				continue
+			}
+			if _, takes := cronguardOnlyFlag(cronguardFlag, name, false); takes && strings.HasPrefix(a, "--") {
+				i++
+			} else if opt, err := resolveSwitchmanOpt(name, false); err == nil && switchmanOpts[opt].value {
 				i++
 			}
-		case commands[a]:
-			return args
-		default:
-			return args // a stray word: let cobra report it
+			continue
 		}
+		if commands[a] {
+			return args, nil
+		}
+		break
 	}
-	return args
+	_, posix := os.LookupEnv("POSIXLY_CORRECT")
+	out, ok, err := switchmanArgs(args, cronguardFlag, posix)
+	if err != nil || !ok {
+		return args, err
+	}
+	return out, nil
 }

@@ -102,7 +102,7 @@ func preflightFile(path, host string) []string {
 	var out []string
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		args, ok := switchmanArgs(sc.Text())
+		args, ok := switchmanWords(sc.Text())
 		if !ok {
 			continue
 		}
@@ -113,11 +113,11 @@ func preflightFile(path, host string) []string {
 	return out
 }
 
-// switchmanArgs returns the words after a `switchman` command word on a
+// switchmanWords returns the words after a `switchman` command word on a
 // cron line, up to a shell operator or redirection (an approximation of
 // the shell: a word wholly in quotes loses them, nothing else is
 // interpreted).
-func switchmanArgs(line string) ([]string, bool) {
+func switchmanWords(line string) ([]string, bool) {
 	t := strings.TrimSpace(line)
 	if t == "" || strings.HasPrefix(t, "#") {
 		return nil, false
@@ -146,7 +146,10 @@ func switchmanArgs(line string) ([]string, bool) {
 // checks its leases; "" when cronguard accepts it.
 func checkSwitchmanArgs(args []string, host string) string {
 	root := newRootCmd(io.Discard, io.Discard)
-	conv := switchmanForm(args, root.commandNames(), root.takesValue)
+	conv, err := switchmanForm(args, root.commandNames(), root.runFlag)
+	if err != nil {
+		return fmt.Sprintf("cronguard refuses %q: %v", strings.Join(args, " "), err)
+	}
 	if len(conv) == 0 || conv[0] != "run" {
 		return fmt.Sprintf("cronguard would not read %q as a run (it reads it as %q)", strings.Join(args, " "), strings.Join(conv, " "))
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -121,26 +120,19 @@ func (r *rootCmd) commandNames() map[string]bool {
 	return names
 }
 
-// takesValue reports whether flag (as typed: -g, --zk) consumes the next
-// argument, among the global flags and run's (the switchman form's).
-func (r *rootCmd) takesValue(flag string) bool {
+// runFlag reports whether --name is a global flag or one of run's (the
+// switchman form's), and whether it consumes the next argument.
+func (r *rootCmd) runFlag(name string) (known, takesValue bool) {
 	run, _, err := r.Find([]string{"run"})
 	if err != nil {
-		return false
+		return false, false
 	}
-	sets := []*pflag.FlagSet{r.PersistentFlags(), run.Flags()}
-	for _, fs := range sets {
-		var f *pflag.Flag
-		if name, ok := strings.CutPrefix(flag, "--"); ok {
-			f = fs.Lookup(name)
-		} else if len(flag) == 2 {
-			f = fs.ShorthandLookup(flag[1:])
-		}
-		if f != nil {
-			return f.NoOptDefVal == ""
+	for _, fs := range []*pflag.FlagSet{r.PersistentFlags(), run.Flags()} {
+		if f := fs.Lookup(name); f != nil {
+			return true, f.NoOptDefVal == ""
 		}
 	}
-	return false
+	return false, false
 }
 
 // settings are the resolved global options.
