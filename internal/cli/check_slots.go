@@ -164,9 +164,10 @@ func slotPerf(rec *runRecord, v slotVerdict, now time.Time) string {
 	return strings.Join(p, " ")
 }
 
-// slotsWithoutSuccess counts the slots begun by now since the job's last
-// successful slot (since it was registered, when none succeeded) that
-// did not succeed: missed or failed; a slot still running is not counted.
+// slotsWithoutSuccess counts the slots due by now (begun more than the
+// schedule's default grace ago, as check counts them) since the job's last
+// successful slot (since it was registered, when none succeeded) that did
+// not succeed: missed or failed; a slot still running is not counted.
 func slotsWithoutSuccess(s *schedule.Schedule, rec *runRecord, created, now time.Time, loc *time.Location) int {
 	from := created.Add(-schedule.DefaultTolerance).In(loc)
 	switch {
@@ -175,7 +176,7 @@ func slotsWithoutSuccess(s *schedule.Schedule, rec *runRecord, created, now time
 	case rec.LastSuccess != nil && rec.LastSuccess.Slot != nil:
 		from = *rec.LastSuccess.Slot
 	}
-	slots := s.Between(from, now.In(loc), maxSlotsCounted)
+	slots := s.Between(from, now.Add(-defaultGrace(s)).In(loc), maxSlotsCounted)
 	n := len(slots)
 	if c := rec.LastSlot; c != nil && c.Outcome == outcomeRunning {
 		for _, t := range slots {

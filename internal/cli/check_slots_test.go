@@ -1,9 +1,16 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/cronguard/cronguard/schedule"
 )
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -100,5 +107,94 @@ func TestJudgeSchedule(t *testing.T) {
 				t.Errorf("state %d missed %d %q\nwant state %d missed %d containing %q", v.state, v.missed, v.text, tc.state, tc.missed, tc.want)
 			}
 		})
+	}
+}
+
+// TestMissedSince: a run that claims slot S after the previous claim P
+// counts the slots strictly between them as missed, from the record the
+// claim read: none after the slot before S, N after a hole of N; a gap
+// slot (Berlin's spring forward) counts once.
+func TestMissedSince(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tc := range []struct {
+		spec, prev, now string
+		loc             *time.Location
+		want            int
+	}{
+		{"*/5 * * * *", "", "2026-11-24T12:00:02Z", time.UTC, 0},
+		{"*/5 * * * *", "2026-11-24T11:55:00Z", "2026-11-24T12:00:02Z", time.UTC, 0},
+		{"*/5 * * * *", "2026-11-24T11:55:00Z", "2026-11-24T11:59:55Z", time.UTC, 0}, // fired early: tolerance
+		{"*/5 * * * *", "2026-11-24T11:40:00Z", "2026-11-24T12:00:02Z", time.UTC, 3},
+		{"30 2 * * *", "2026-03-28T02:30:00+01:00", "2026-03-30T02:30:01+02:00", berlin, 1}, // the gap slot 02:30+02:00 on the 29th
+		{"30 2 * * *", "2026-03-29T02:30:00+02:00", "2026-03-30T02:30:01+02:00", berlin, 0},
+	} {
+		s, err := schedule.Parse(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := mustTime(t, tc.now).In(tc.loc)
+		e := &runEnv{sched: s, slotAt: now, slot: s.Slot(now, schedule.DefaultTolerance)}
+		var prev *slotClaim
+		if tc.prev != "" {
+			prev = &slotClaim{Slot: mustTime(t, tc.prev)}
+		}
+		if got := e.missedSince(prev); got != tc.want {
+			t.Errorf("%s: prev %s, run at %s (slot %s): %d missed, want %d", tc.spec, tc.prev, tc.now, schedule.Key(e.slot), got, tc.want)
+		}
+	}
+}
+
+// TestMetricsSlots: the last slot's time and the missed-slot counter, in
+// a file the official parser reads; the counter keeps counting across
+// runs, and a job without a schedule gets neither.
+func TestMetricsSlots(t *testing.T) {
+	dir := t.TempDir()
+	for _, missed := range []float64{2, 0, 3} {
+		if err := updateMetrics(dir, "job", "g", func(m *runMetrics) { m.lastSlot = 1764000000; m.slotsMissed += missed }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := updateMetrics(dir, "plain", "g", func(m *runMetrics) { m.runs++ }); err != nil {
+		t.Fatal(err)
+	}
+	read := func(lock string) map[string]float64 {
+		data, err := os.ReadFile(filepath.Join(dir, "cronguard_"+lock+".prom"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := parser.TextToMetricFamilies(strings.NewReader(string(data)))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, data)
+		}
+		out := map[string]float64{}
+		for name, f := range fams {
+			switch f.GetType().String() {
+			case "GAUGE":
+				out[name] = f.Metric[0].GetGauge().GetValue()
+			case "COUNTER":
+				if len(f.Metric) > 0 {
+					out[name+" (counter)"] = f.Metric[0].GetCounter().GetValue()
+				}
+			}
+		}
+		return out
+	}
+	got := read("job")
+	if v, ok := got["cronguard_last_slot_timestamp_seconds"]; !ok || v != 1764000000 {
+		t.Errorf("last slot: %v", got)
+	}
+	if v, ok := got["cronguard_slots_missed_total (counter)"]; !ok || v != 5 {
+		t.Errorf("slots missed: %v", got)
+	}
+	got = read("plain")
+	if _, ok := got["cronguard_slots_missed_total (counter)"]; ok {
+		t.Errorf("a job without a schedule has slot metrics: %v", got)
+	}
+	if _, ok := got["cronguard_last_slot_timestamp_seconds"]; ok {
+		t.Errorf("a job without a schedule has slot metrics: %v", got)
 	}
 }

@@ -33,6 +33,8 @@ type runMetrics struct {
 	lastExit     float64
 	runs         float64
 	unrecorded   float64 // runs whose record entry was lost: neither written nor saved
+	lastSlot     float64 // the last slot this host ran (run --schedule); 0: none
+	slotsMissed  float64 // slots missed before the slots this host claimed
 	skips        map[string]float64
 	stops        map[string]float64
 }
@@ -155,6 +157,10 @@ func (m *runMetrics) load(data []byte) {
 			m.runs = v
 		case "runs_unrecorded_total":
 			m.unrecorded = v
+		case "last_slot_timestamp_seconds":
+			m.lastSlot = v
+		case "slots_missed_total":
+			m.slotsMissed = v
 		case "skips_total":
 			m.skips[reason] = v
 		case "stops_total":
@@ -206,6 +212,11 @@ func (m *runMetrics) text() []byte {
 		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.runs))
 	fmt.Fprintf(&b, "# HELP %sruns_unrecorded_total Runs on this host missing from the run record: neither written nor saved for the next run.\n# TYPE %sruns_unrecorded_total counter\n%sruns_unrecorded_total{%s} %s\n",
 		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.unrecorded))
+	if m.lastSlot != 0 {
+		gauge("last_slot_timestamp_seconds", "The scheduled slot of the last run on this host (Unix time).", m.lastSlot)
+		fmt.Fprintf(&b, "# HELP %sslots_missed_total Scheduled slots no host ran, counted by this host's runs of the slots after them.\n# TYPE %sslots_missed_total counter\n%sslots_missed_total{%s} %s\n",
+			metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.slotsMissed))
+	}
 	counter("skips_total", "Runs skipped on this host, by reason.", m.skips)
 	counter("stops_total", "Runs stopped by cronguard on this host, by reason.", m.stops)
 	return b.Bytes()
