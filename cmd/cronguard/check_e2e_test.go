@@ -3,6 +3,8 @@ package main
 // check without --max-age: the schedule in the run record is the bound.
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +86,29 @@ func TestE2E_CheckAll(t *testing.T) {
 	}
 	if code, out, _ := e.op("check", "--all"); code != 0 || !strings.HasPrefix(out, "CRONGUARD OK - 3 scheduled jobs: 3 OK") {
 		t.Fatalf("check --all now: exit %d\n%s", code, out)
+	}
+}
+
+// The run that claims a slot after a hole counts the hole in its host's
+// metrics: cronguard_slots_missed_total, and the slot's time.
+func TestE2E_MetricsCountMissedSlots(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(fleetABC)
+	cfg, _, metricsDir := e.recordConfig("m.json", e.zkAddr, 10*time.Second)
+	job := e.script("job", "exit 0")
+	now := time.Now()
+	for _, at := range []time.Time{now.Add(-time.Hour), now} {
+		p := e.run("hostA", "--config", cfg, "run", "-g", "g", "--lock", "job", "--schedule", "*/5 * * * *", "--now", at.Format(time.RFC3339Nano), "--", job)
+		if p.code != 0 {
+			t.Fatalf("run: %d %s", p.code, p.stderr.String())
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(metricsDir, "cronguard_job.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "cronguard_slots_missed_total{lock=\"job\",group=\"g\"} 11\n") ||
+		!strings.Contains(string(b), "cronguard_last_slot_timestamp_seconds{lock=\"job\",group=\"g\"} ") {
+		t.Fatalf("metrics:\n%s", b)
 	}
 }
