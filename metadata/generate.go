@@ -5,6 +5,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/cronguard/cronguard/schedule"
 )
 
 // Defaults of the generated files.
@@ -147,9 +149,9 @@ func cronEnvValue(v string) string {
 }
 
 // Command is the sh command of an entry's cron line, before CronEscape:
-// [NAME=VALUE...] cronguard run [--group G] --lock L [flags] -- SCRIPT
-// PARAMS, or [NAME=VALUE...] SCRIPT PARAMS for a plain entry of
-// switchman's form. Only a switchman-form entry may have no group.
+// [NAME=VALUE...] cronguard run [--group G] --lock L [--schedule SPEC]
+// [flags] -- SCRIPT PARAMS, or [NAME=VALUE...] SCRIPT PARAMS for a plain
+// entry of switchman's form. Only a switchman-form entry may have no group.
 func Command(e *Entry, o Options) string {
 	var w []string
 	for _, v := range e.Env {
@@ -167,6 +169,9 @@ func Command(e *Entry, o Options) string {
 		w = append(w, "--group", Quote(e.Group))
 	}
 	w = append(w, "--lock", Quote(e.Lock))
+	if slotted(e.Time) {
+		w = append(w, "--schedule", Quote(e.Time))
+	}
 	for _, f := range []struct{ flag, v string }{{"--wait", e.Wait}, {"--timeout", e.Timeout}, {"--splay", e.Splay}} {
 		if f.v != "" {
 			w = append(w, f.flag, Quote(f.v))
@@ -180,6 +185,15 @@ func Command(e *Entry, o Options) string {
 		w = append(w, QuoteWords(e.Params))
 	}
 	return strings.Join(w, " ")
+}
+
+// slotted reports whether a line gets --schedule (run once per slot,
+// fleet-wide): every schedule that has slots. @reboot has none (each host
+// runs it at its own boot), and neither has a spec that matches no day
+// ("0 0 31 2 *": cron accepts it and never runs it; run would refuse it).
+func slotted(spec string) bool {
+	_, err := schedule.Parse(spec)
+	return err == nil
 }
 
 // quoteValue quotes the value of an assignment, where "" is fine bare.

@@ -64,7 +64,7 @@ __END__
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "17 3 * * * root cronguard run --group batch-nightly --lock export.pl --lease FQDN_mem=512:MEMMB -- /usr/libexec/cronguard/export.pl --export-all\n" +
+	want := "17 3 * * * root cronguard run --group batch-nightly --lock export.pl --schedule '17 3 * * *' --lease FQDN_mem=512:MEMMB -- /usr/libexec/cronguard/export.pl --export-all\n" +
 		"\n# scripts/export.pl\n" +
 		"0 * * * * nobody A=1 /usr/libexec/cronguard/export.pl --plain\n"
 	if len(files) != 1 || !strings.HasSuffix(string(files[0].Data), want) {
@@ -105,7 +105,7 @@ func TestSwitchmanLocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(files[0].Data), "cronguard run --group g --lock shard.sh -- "); n != 2 {
+	if n := strings.Count(string(files[0].Data), "cronguard run --group g --lock shard.sh --schedule '*/5 * * * *' -- "); n != 2 {
 		t.Errorf("%d lines with --lock shard.sh, want 2:\n%s", n, files[0].Data)
 	}
 	// switchman's lockname names the lock instead.
@@ -118,7 +118,7 @@ func TestSwitchmanLocks(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if c := Command(anyHost[0], Options{}); c != "cronguard run --lock x.sh -- /usr/libexec/cronguard/x.sh" {
+	if c := Command(anyHost[0], Options{}); c != "cronguard run --lock x.sh --schedule @daily -- /usr/libexec/cronguard/x.sh" {
 		t.Errorf("command %q", c)
 	}
 }

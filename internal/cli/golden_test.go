@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -44,15 +45,16 @@ func TestStatusGolden(t *testing.T) {
 			{Lock: "legacy", Host: "old.example.com", PID: 17, Since: goldenNow.Add(-3 * time.Hour), Fence: 99, Holder: "switchman"},
 			{Lock: "odd", Since: goldenNow.Add(-72 * time.Hour), Fence: 7, Holder: "unknown", Raw: "???"},
 		},
-		Runs: []runRecord{
-			{Lock: "nightly-report",
+		Runs: []statusRun{
+			{runRecord: runRecord{Lock: "nightly-report",
 				LastRun:     &runEntry{Host: "box-a", End: goldenNow.Add(-10 * time.Minute), Exit: 143, DurationMS: 61_000, StopReason: "ineligible"},
 				LastSuccess: &runEntry{Host: "box-b", End: goldenNow.Add(-70 * time.Minute), Exit: 0, DurationMS: 1500},
-				LastFailure: &runEntry{Host: "box-a", End: goldenNow.Add(-10 * time.Minute), Exit: 143, DurationMS: 61_000, StopReason: "ineligible"}},
-			{Lock: "never-failed", LastRun: &runEntry{Host: "box1", End: goldenNow.Add(-5 * time.Second), DurationMS: 20},
-				LastSuccess: &runEntry{Host: "box1", End: goldenNow.Add(-5 * time.Second), DurationMS: 20}},
+				LastFailure: &runEntry{Host: "box-a", End: goldenNow.Add(-10 * time.Minute), Exit: 143, DurationMS: 61_000, StopReason: "ineligible"}}},
+			{runRecord: runRecord{Lock: "never-failed", LastRun: &runEntry{Host: "box1", End: goldenNow.Add(-5 * time.Second), DurationMS: 20},
+				LastSuccess: &runEntry{Host: "box1", End: goldenNow.Add(-5 * time.Second), DurationMS: 20}}},
 		},
 	}
+	snap.Runs = append(snap.Runs, goldenScheduledRuns(t)...)
 	var buf bytes.Buffer
 	if err := renderStatus(&buf, snap, goldenNow); err != nil {
 		t.Fatal(err)
@@ -112,6 +114,57 @@ func TestCheckJudge(t *testing.T) {
 		code, line := o.judge(&tc.rec)
 		if code != tc.code || !bytes.Contains([]byte(line), []byte(tc.wantSubstring)) {
 			t.Errorf("%s: %d %q, want %d containing %q", tc.name, code, line, tc.code, tc.wantSubstring)
+		}
+	}
+}
+
+// goldenScheduledRuns: jobs run with --schedule, as the snapshot makes
+// them: one whose last slot succeeded, one failing for three slots in
+// Europe/Berlin, one registered that never ran. (A zone unknown here
+// falls back to the machine's: not for a golden file; see TestJudgeSchedule.)
+func goldenScheduledRuns(t *testing.T) []statusRun {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	exit2 := 2
+	end := func(s string) *time.Time { v := at(s).Add(time.Minute); return &v }
+	slot := func(s string) *time.Time { v := at(s); return &v }
+	longAgo := at("2026-11-01T00:00:00Z")
+	return []statusRun{
+		newStatusRun(runRecord{Lock: "hourly-sync", Schedule: "0 * * * *", TZ: "UTC",
+			LastSlot:    &slotClaim{Slot: at("2026-11-24T11:00:00Z"), Host: "box-a", Outcome: outcomeSuccess, Exit: new(int), End: end("2026-11-24T11:00:00Z")},
+			LastRun:     &runEntry{Host: "box-a", End: *end("2026-11-24T11:00:00Z"), DurationMS: 60_000, Slot: slot("2026-11-24T11:00:00Z")},
+			LastSuccess: &runEntry{Host: "box-a", End: *end("2026-11-24T11:00:00Z"), DurationMS: 60_000, Slot: slot("2026-11-24T11:00:00Z")}},
+			longAgo, goldenNow),
+		newStatusRun(runRecord{Lock: "nightly", Schedule: "30 2 * * *", TZ: "Europe/Berlin",
+			LastSlot:    &slotClaim{Slot: at("2026-11-22T02:30:00+01:00"), Host: "box-b", Outcome: outcomeFailure, Exit: &exit2, End: end("2026-11-22T02:30:00+01:00")},
+			LastRun:     &runEntry{Host: "box-b", End: *end("2026-11-22T02:30:00+01:00"), Exit: 2, DurationMS: 60_000, Slot: slot("2026-11-22T02:30:00+01:00")},
+			LastFailure: &runEntry{Host: "box-b", End: *end("2026-11-22T02:30:00+01:00"), Exit: 2, DurationMS: 60_000, Slot: slot("2026-11-22T02:30:00+01:00")},
+			LastSuccess: &runEntry{Host: "box-a", End: *end("2026-11-21T02:30:00+01:00"), DurationMS: 60_000, Slot: slot("2026-11-21T02:30:00+01:00")}},
+			longAgo, goldenNow),
+		newStatusRun(runRecord{Lock: "fresh", Schedule: "*/10 * * * *", TZ: "UTC"}, goldenNow.Add(-5*time.Minute), goldenNow),
+	}
+}
+
+// TestStatusJSONFields: status --json keeps every field of the run record
+// (the ledger's too) and adds the scheduled job's registration, next slot
+// and slots missed since its last success.
+func TestStatusJSONFields(t *testing.T) {
+	runs := goldenScheduledRuns(t)
+	out, err := json.Marshal(statusSnapshot{Runs: runs[1:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"lock":"nightly"`, `"schedule":"30 2 * * *"`, `"tz":"Europe/Berlin"`,
+		`"last_slot":{"slot":"2026-11-22T02:30:00+01:00","host":"box-b",`, `"outcome":"failure","exit":2`,
+		`"last_run":{`, `"last_success":{`, `"last_failure":{`, `"registered":"2026-11-01T00:00:00Z"`,
+		`"next_slot":"2026-11-25T02:30:00+01:00"`, `"missed_since_success":3`} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("status --json lacks %s:\n%s", want, out)
 		}
 	}
 }

@@ -36,6 +36,8 @@ type runMetrics struct {
 	// hostInNoGroup is 1 when the last run that read the fleet config found
 	// this host in no group at all (a misconfigured identity), else 0.
 	hostInNoGroup float64
+	lastSlot      float64 // the last slot this host ran (run --schedule); 0: none
+	slotsMissed   float64 // slots missed before the slots this host claimed
 	skips         map[string]float64
 	stops         map[string]float64
 }
@@ -160,6 +162,10 @@ func (m *runMetrics) load(data []byte) {
 			m.unrecorded = v
 		case "host_in_no_group":
 			m.hostInNoGroup = v
+		case "last_slot_timestamp_seconds":
+			m.lastSlot = v
+		case "slots_missed_total":
+			m.slotsMissed = v
 		case "skips_total":
 			m.skips[reason] = v
 		case "stops_total":
@@ -212,6 +218,11 @@ func (m *runMetrics) text() []byte {
 	fmt.Fprintf(&b, "# HELP %sruns_unrecorded_total Runs on this host missing from the run record: neither written nor saved for the next run.\n# TYPE %sruns_unrecorded_total counter\n%sruns_unrecorded_total{%s} %s\n",
 		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.unrecorded))
 	gauge("host_in_no_group", "1 when the last run found this host in no group of the fleet config (a misconfiguration: check the identity), else 0.", m.hostInNoGroup)
+	if m.lastSlot != 0 {
+		gauge("last_slot_timestamp_seconds", "The scheduled slot of the last run on this host (Unix time).", m.lastSlot)
+		fmt.Fprintf(&b, "# HELP %sslots_missed_total Scheduled slots no host ran, counted by this host's runs of the slots after them.\n# TYPE %sslots_missed_total counter\n%sslots_missed_total{%s} %s\n",
+			metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.slotsMissed))
+	}
 	counter("skips_total", "Runs skipped on this host, by reason.", m.skips)
 	counter("stops_total", "Runs stopped by cronguard on this host, by reason.", m.stops)
 	return b.Bytes()

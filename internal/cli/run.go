@@ -119,6 +119,10 @@ type runEnv struct {
 	// sched and slot: run --schedule; slot is fixed when the run starts.
 	sched *schedule.Schedule
 	slot  time.Time
+	// slotAt is the moment the slot was computed for (cron fired);
+	// slotsMissed the slots between the previous claim and this one.
+	slotAt      time.Time
+	slotsMissed int
 	// record is the run record's read in flight (or the claim's result),
 	// for the next compare-and-set of it.
 	record <-chan recordRead

@@ -54,6 +54,7 @@ func (e *runEnv) parseSchedule(now time.Time) error {
 	}
 	e.sched = s
 	e.slot = s.Slot(now, schedule.DefaultTolerance)
+	e.slotAt = now
 	return nil
 }
 
@@ -111,6 +112,7 @@ func (e *runEnv) claimSlot(ctx context.Context) error {
 				return ev.Time("slot", e.slot).Time("claimed_slot", c.Slot).Str("claimed_by", c.Host).Str("claimed_run_id", c.RunID)
 			})
 		}
+		prev := rec.LastSlot
 		rec.Schedule = e.o.schedule
 		rec.TZ = localZoneName()
 		rec.LastSlot = &slotClaim{Slot: e.slot, Host: e.st.hostname, RunID: e.runID, Claimed: time.Now().UTC(), Outcome: outcomeRunning}
@@ -136,7 +138,8 @@ func (e *runEnv) claimSlot(ctx context.Context) error {
 			ch := make(chan recordRead, 1)
 			ch <- recordRead{data: out, stat: st}
 			e.record = ch
-			e.log.Debug().Time("slot", e.slot).Msg("slot claimed")
+			e.slotsMissed = e.missedSince(prev)
+			e.log.Debug().Time("slot", e.slot).Int("slots_missed", e.slotsMissed).Msg("slot claimed")
 			return nil
 		case errors.Is(err, zk.ErrBadVersion), errors.Is(err, zk.ErrNodeExists):
 			continue // another host wrote first: read again, maybe it claimed our slot
@@ -144,6 +147,23 @@ func (e *runEnv) claimSlot(ctx context.Context) error {
 			return e.claimFailed(err)
 		}
 	}
+}
+
+// missedSince counts the slots between the previous claim and this run's
+// slot: no run claimed them anywhere in the fleet, or the claims would not
+// have moved past them. It reads only the record the claim read, so the
+// metrics count missed slots at no extra request; each miss is counted
+// once, by the run that claims the next slot.
+func (e *runEnv) missedSince(prev *slotClaim) int {
+	if prev == nil {
+		return 0
+	}
+	slots := e.sched.Between(prev.Slot, e.slotAt.Add(schedule.DefaultTolerance), maxSlotsCounted)
+	n := len(slots)
+	if n > 0 && schedule.Key(slots[n-1]) == schedule.Key(e.slot) {
+		n-- // this run's own slot
+	}
+	return n
 }
 
 func (e *runEnv) claimFailed(err error) error {

@@ -105,6 +105,10 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 		if stopReason != "" {
 			m.stops[stopReason]++
 		}
+		if e.sched != nil {
+			m.lastSlot = unixSeconds(e.slot)
+			m.slotsMissed += float64(e.slotsMissed)
+		}
 	})
 	return exitCode(code)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cronguard/cronguard/config"
+	"github.com/cronguard/cronguard/schedule"
 )
 
 type statusOptions struct {
@@ -58,13 +59,45 @@ type statusHost struct {
 	Groups []string `json:"groups"`
 }
 
+// statusRun is a job's run record as status shows it (without its
+// history) and, for a scheduled job, what its ledger says now: when it
+// was registered (the record's creation), its next slot, and how many
+// slots began since its last successful one without succeeding.
+type statusRun struct {
+	runRecord
+	Registered         *time.Time `json:"registered,omitempty"`
+	NextSlot           *time.Time `json:"next_slot,omitempty"`
+	MissedSinceSuccess *int       `json:"missed_since_success,omitempty"`
+	// zoneNote says the record's zone is unknown here (slots computed in
+	// local time).
+	zoneNote string
+}
+
+// newStatusRun fills in the ledger's view at now; created is when the
+// record was made.
+func newStatusRun(rec runRecord, created, now time.Time) statusRun {
+	r := statusRun{runRecord: rec}
+	if rec.Schedule == "" {
+		return r
+	}
+	s, err := schedule.Parse(rec.Schedule)
+	if err != nil {
+		return r
+	}
+	loc, note := recordZone(rec.TZ)
+	reg, next := created.UTC(), s.Next(now.In(loc))
+	n := slotsWithoutSuccess(s, &rec, created, now, loc)
+	r.Registered, r.NextSlot, r.MissedSinceSuccess, r.zoneNote = &reg, &next, &n, note
+	return r
+}
+
 // statusSnapshot is what `status --json` prints.
 type statusSnapshot struct {
 	Prefix string              `json:"prefix"`
 	Host   *statusHost         `json:"host,omitempty"`
 	Groups map[string][]string `json:"groups"`
 	Locks  []heldLock          `json:"locks"`
-	Runs   []runRecord         `json:"runs"`
+	Runs   []statusRun         `json:"runs"`
 	Errors []string            `json:"errors,omitempty"`
 }
 
@@ -74,7 +107,8 @@ func (o *statusOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer a.Close()
-	snap, err := a.snapshot(o.group)
+	now := o.nowFor()
+	snap, err := a.snapshot(o.group, now)
 	if err != nil {
 		return err
 	}
@@ -83,15 +117,15 @@ func (o *statusOptions) run(ctx context.Context) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(snap)
 	}
-	return renderStatus(o.g.stdout, snap, o.nowFor())
+	return renderStatus(o.g.stdout, snap, now)
 }
 
-func (a *adminConn) snapshot(onlyGroup string) (*statusSnapshot, error) {
+func (a *adminConn) snapshot(onlyGroup string, now time.Time) (*statusSnapshot, error) {
 	data, _, err := a.readFleet()
 	if err != nil {
 		return nil, err
 	}
-	snap := &statusSnapshot{Prefix: a.st.root, Groups: map[string][]string{}, Locks: []heldLock{}, Runs: []runRecord{}}
+	snap := &statusSnapshot{Prefix: a.st.root, Groups: map[string][]string{}, Locks: []heldLock{}, Runs: []statusRun{}}
 	snap.Host = &statusHost{identity: a.st.identity.withSwitchman()}
 	fleet, err := config.ParseFleet(data)
 	if err != nil {
@@ -131,7 +165,7 @@ func (a *adminConn) snapshot(onlyGroup string) (*statusSnapshot, error) {
 		return nil, err
 	}
 	for _, n := range runs {
-		d, _, err := a.conn.Get(a.st.root + "/runs/" + n)
+		d, st, err := a.conn.Get(a.st.root + "/runs/" + n)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue
 		}
@@ -144,7 +178,7 @@ func (a *adminConn) snapshot(onlyGroup string) (*statusSnapshot, error) {
 			continue
 		}
 		rec.History = nil // status shows the last runs; the record keeps the rest
-		snap.Runs = append(snap.Runs, rec)
+		snap.Runs = append(snap.Runs, newStatusRun(rec, time.UnixMilli(st.Ctime), now))
 	}
 	return snap, nil
 }
@@ -233,10 +267,52 @@ func renderStatus(w io.Writer, s *statusSnapshot, now time.Time) error {
 	for _, r := range s.Runs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Lock, describeRun(r.LastRun, now), describeRun(r.LastSuccess, now), describeRun(r.LastFailure, now))
 	}
+	renderSlots(tw, s.Runs, now)
 	for _, e := range s.Errors {
 		fmt.Fprintf(tw, "\nwarning: %s\n", e)
 	}
 	return tw.Flush()
+}
+
+// renderSlots is the table of scheduled jobs: schedule and zone, the last
+// slot (where, its outcome), the next slot, and the slots that began since
+// the last successful one without succeeding.
+func renderSlots(tw io.Writer, runs []statusRun, now time.Time) {
+	header := false
+	for _, r := range runs {
+		if r.Schedule == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(tw, "\nSCHEDULED JOB\tSCHEDULE\tLAST SLOT\tNEXT SLOT\tMISSED SINCE SUCCESS\n")
+			header = true
+		}
+		sched := r.Schedule
+		if r.TZ != "" {
+			sched += " (" + r.TZ + ")"
+		}
+		last := "never ran"
+		if r.Registered != nil {
+			last += " (registered " + ago(now, *r.Registered) + " ago)"
+		}
+		if c := r.LastSlot; c != nil {
+			last = fmt.Sprintf("%s on %s, %s", schedule.Key(c.Slot), c.Host, c.Outcome)
+			if c.Exit != nil && *c.Exit != 0 {
+				last += fmt.Sprintf(" (exit %d)", *c.Exit)
+			}
+		}
+		next, missed := "?", "?"
+		if r.NextSlot != nil {
+			next = schedule.Key(*r.NextSlot)
+		}
+		if r.MissedSinceSuccess != nil {
+			missed = countText(*r.MissedSinceSuccess)
+		}
+		if r.zoneNote != "" {
+			missed += " (" + r.zoneNote + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Lock, sched, last, next, missed)
+	}
 }
 
 func describeRun(e *runEntry, now time.Time) string {
