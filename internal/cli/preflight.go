@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/cronguard/cronguard/config"
 	"github.com/cronguard/cronguard/internal/netdomain"
 	"github.com/cronguard/cronguard/lease"
 )
@@ -72,7 +75,35 @@ func (o *preflightOptions) run() error {
 	for _, f := range files {
 		findings = append(findings, preflightFile(f.path, st.identity.Name)...)
 	}
-	return reportFindings(o.g.stdout, findings)
+	size, sizeErr := o.fleetSize(st)
+	if size != "" {
+		findings = append(findings, size)
+	}
+	err = reportFindings(o.g.stdout, findings)
+	if sizeErr != nil {
+		// Not a finding: the other checks stand; one line says what was not checked.
+		fmt.Fprintf(o.g.stdout, "fleet config: not checked, ZooKeeper unreachable (%v)\n", sizeErr)
+	}
+	return err
+}
+
+// fleetSize reads the fleet config (one connection, one read) and checks
+// its size against switchman's read limit, data_read_len in the local
+// config (default 65535), as `config set` does: a longer config kills every
+// switchman host that reads it. err: ZooKeeper could not be asked.
+func (o *preflightOptions) fleetSize(st *settings) (string, error) {
+	l := st.local
+	ctx, cancel := context.WithTimeout(context.Background(), l.ConnectTimeout+l.SessionTimeout)
+	defer cancel()
+	a, data, _, err := o.g.dialFleet(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer a.Close()
+	if err := config.CheckSwitchmanReadLen(len(data), l, false); err != nil {
+		return "fleet config " + st.root + ": " + err.Error(), nil
+	}
+	return "", nil
 }
 
 func reportFindings(w io.Writer, findings []string) error {
@@ -167,6 +198,9 @@ func checkSwitchmanArgs(args []string, host string) string {
 	if len(run.Flags().Args()) == 0 {
 		return fmt.Sprintf("no command in %q", strings.Join(args, " "))
 	}
+	if msg := lockDiffers(args, run.Flags()); msg != "" {
+		return msg
+	}
 	leases, _ := run.Flags().GetStringArray("lease")
 	for _, l := range leases {
 		if _, err := lease.ParseSpec(l, lease.LocalMacros(host)); err != nil {
@@ -174,4 +208,115 @@ func checkSwitchmanArgs(args []string, host string) string {
 		}
 	}
 	return ""
+}
+
+// lockDiffers compares the lock switchman took for a command line with the
+// one cronguard takes for the same line once parsed (flags: run's, after
+// parsing it); "" when they agree. switchman 1.16 (App::Switchman):
+//
+//	$options{lockname} ||= basename($arguments->[0]);
+//
+// after Getopt::Long, with lock! / nolock deciding whether it locks at all.
+// Perl's ||= treats "" and "0" as unset, and File::Basename's basename
+// strips trailing slashes; cronguard takes --lock/--lockname as given, else
+// filepath.Base of the command word.
+func lockDiffers(args []string, flags *pflag.FlagSet) string {
+	swLock, swNoLock, ok := switchmanLock(args)
+	if !ok {
+		return ""
+	}
+	cgNoLock, _ := flags.GetBool("no-lock")
+	cg, _ := flags.GetString("lock")
+	if cg == "" {
+		if rest := flags.Args(); len(rest) > 0 {
+			cg = filepath.Base(rest[0])
+		}
+	}
+	line := strings.Join(args, " ")
+	switch {
+	case swNoLock && cgNoLock:
+		return ""
+	case swNoLock:
+		return fmt.Sprintf("lock differs for %q: switchman takes no lock, cronguard takes lock %q", line, cg)
+	case cgNoLock:
+		return fmt.Sprintf("lock differs for %q: switchman takes lock %q, cronguard none", line, swLock)
+	case swLock != cg:
+		return fmt.Sprintf("lock differs for %q: switchman takes lock %q, cronguard %q (a switchman host and this one would run it at the same time: give --lockname %q)", line, swLock, cg, swLock)
+	}
+	return ""
+}
+
+// switchmanLock reads a command line as switchman's Getopt::Long did
+// (permute, "--", abbreviations; POSIXLY_CORRECT is not considered) and
+// returns the lock it took; ok is false when switchman refused the line.
+func switchmanLock(args []string) (lock string, noLock, ok bool) {
+	var lockname string
+	var command []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			command = append(command, args[i+1:]...)
+			break
+		}
+		var name string
+		switch {
+		case strings.HasPrefix(a, "--"):
+			name = a[2:]
+		case strings.HasPrefix(a, "-") && a != "-", strings.HasPrefix(a, "+"):
+			name = a[1:]
+		default:
+			command = append(command, a)
+			continue
+		}
+		val, hasVal := "", false
+		if k := strings.Index(name, "="); k >= 1 {
+			name, val, hasVal = name[:k], name[k+1:], true
+		}
+		opt, err := resolveSwitchmanOpt(name, false)
+		if err != nil {
+			return "", false, false
+		}
+		o := switchmanOpts[opt]
+		if !o.value {
+			switch o.id {
+			case "lock":
+				noLock = false
+			case "nolock":
+				noLock = true
+			case "help", "version":
+				return "", false, false
+			}
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) {
+				return "", false, false
+			}
+			i++
+			val = args[i]
+		}
+		if o.id == "lockname" {
+			lockname = val
+		}
+	}
+	if len(command) == 0 {
+		return "", false, false
+	}
+	if lockname == "" || lockname == "0" { // Perl's ||=: both are false
+		lockname = perlBasename(command[0])
+	}
+	return lockname, noLock, true
+}
+
+// perlBasename is File::Basename's basename on Unix: trailing slashes
+// dropped, then what follows the last slash ("/" stays "/", "" stays "").
+func perlBasename(p string) string {
+	t := strings.TrimRight(p, "/")
+	if t == "" {
+		if p == "" {
+			return ""
+		}
+		return "/"
+	}
+	return t[strings.LastIndex(t, "/")+1:]
 }

@@ -29,7 +29,7 @@ func TestPreflightFixtureCronD(t *testing.T) {
 
 func TestPreflightCommandExit(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.json")
-	if err := os.WriteFile(cfg, []byte(`{"zkhosts": "127.0.0.1:1", "prefix": "/x", "state_dir": "`+t.TempDir()+`"}`), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(`{"zkhosts": "127.0.0.1:1", "prefix": "/x", "connect_timeout": 1, "state_dir": "`+t.TempDir()+`"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -53,6 +53,48 @@ func TestPreflightCommandExit(t *testing.T) {
 		// Net::Domain finds no name and cronguard uses the hostname.
 		if !strings.HasPrefix(out.String(), "identity:") {
 			t.Fatalf("empty cron.d: %v\n%s", err, out.String())
+		}
+	}
+}
+
+// Locks that differ: switchman's lock (Perl: lockname ||= basename of the
+// command word) against the one cronguard takes for the same line.
+func TestPreflightLocksDiffer(t *testing.T) {
+	dir := filepath.Join("testdata", "preflight", "cron.d")
+	got := preflightFile(filepath.Join(dir, "locks"), "box1.example.com")
+	want := []string{
+		dir + `/locks:3: lock differs for "-g batch --lockname 0 -- /usr/local/bin/zero": switchman takes lock "zero", cronguard "0"`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("finding %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestSwitchmanLock(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		lock   string
+		noLock bool
+		ok     bool
+	}{
+		{[]string{"-g", "g", "--", "/bin/job", "x"}, "job", false, true},
+		{[]string{"-g", "g", "--lockname", "n", "/bin/job"}, "n", false, true},
+		{[]string{"-g", "g", "--lockname=", "/bin/job"}, "job", false, true},
+		{[]string{"-g", "g", "--lockname", "0", "/bin/job"}, "job", false, true},
+		{[]string{"-lockn=n", "/bin/job", "-g", "g"}, "n", false, true},
+		{[]string{"-g", "g", "--no", "/bin/job"}, "job", true, true},
+		{[]string{"-g", "g", "--", "/usr/bin/"}, "bin", false, true},
+		{[]string{"-g", "g", "--bogus", "/bin/job"}, "", false, false},
+		{[]string{"-g", "g"}, "", false, false},
+	} {
+		lock, noLock, ok := switchmanLock(tc.args)
+		if lock != tc.lock || noLock != tc.noLock || ok != tc.ok {
+			t.Errorf("%q: %q %v %v, want %q %v %v", tc.args, lock, noLock, ok, tc.lock, tc.noLock, tc.ok)
 		}
 	}
 }
