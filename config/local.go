@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,6 +62,10 @@ type Local struct {
 	MetricsDir  string // key metrics_dir, an absolute directory; "" = no metrics
 	RunsHistory int    // key runs_history; 0 = the caller's default
 	StateDir    string // key state_dir, an absolute directory; "" = no local state (unrecorded runs are only counted)
+	// PingURL is key ping_url: the healthchecks.io-style URL every run
+	// pings (run --ping overrides it, --no-ping turns it off); {lock} in
+	// it is replaced by the job's lock name. "" = no pings.
+	PingURL string
 
 	// DataReadLen is switchman's key data_read_len: switchman (Net::ZooKeeper)
 	// reads at most this many bytes of the fleet config, default 65535, and a
@@ -341,6 +346,19 @@ func (l *Local) Validate(source string) error {
 	return nil
 }
 
+// checkPingURL: "" (no pings) or an absolute http(s) URL; {lock} may
+// appear anywhere in it.
+func checkPingURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(strings.ReplaceAll(s, "{lock}", "lock"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("must be an http:// or https:// URL, got %q", s)
+	}
+	return ""
+}
+
 func checkSessionTimeout(d time.Duration) string {
 	// ZooKeeper carries it as int32 milliseconds.
 	if d < time.Millisecond {
@@ -479,6 +497,13 @@ var localKeys = map[string]func(l *Local, raw json.RawMessage, source string) st
 			return fmt.Sprintf("must be an absolute path, got %q", s)
 		}
 		l.StateDir = s
+		return ""
+	}),
+	"ping_url": stringKey(func(l *Local, s string) string {
+		if msg := checkPingURL(s); msg != "" {
+			return msg
+		}
+		l.PingURL = s
 		return ""
 	}),
 	"runs_history": func(l *Local, raw json.RawMessage, _ string) string {

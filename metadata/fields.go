@@ -117,6 +117,11 @@ func setField(e *Entry, k, v string) string {
 		default:
 			e.Splay = v
 		}
+	case "output":
+		if v != "always" && v != "failure" {
+			return bad("%q: want always or failure", v)
+		}
+		e.Output = v
 	case "lease":
 		for _, l := range strings.Fields(v) {
 			if msg := checkLease(l); msg != "" {

@@ -172,7 +172,7 @@ func Command(e *Entry, o Options) string {
 	if slotted(e.Time) {
 		w = append(w, "--schedule", Quote(e.Time))
 	}
-	for _, f := range []struct{ flag, v string }{{"--wait", e.Wait}, {"--timeout", e.Timeout}, {"--splay", e.Splay}} {
+	for _, f := range []struct{ flag, v string }{{"--wait", e.Wait}, {"--timeout", e.Timeout}, {"--splay", e.Splay}, {"--output", e.Output}} {
 		if f.v != "" {
 			w = append(w, f.flag, Quote(f.v))
 		}

@@ -27,6 +27,9 @@ func dump(entries []*Entry) string {
 		}
 		fmt.Fprintf(&b, "  params=%q\n", e.Params)
 		fmt.Fprintf(&b, "  timeout=%q wait=%q splay=%q leases=%q\n", e.Timeout, e.Wait, e.Splay, e.Leases)
+		if e.Output != "" {
+			fmt.Fprintf(&b, "  output=%q\n", e.Output)
+		}
 		fmt.Fprintf(&b, "  env=%q\n", e.Env)
 		if e.Mailto != nil {
 			fmt.Fprintf(&b, "  mailto=%q\n", *e.Mailto)
@@ -80,6 +83,7 @@ func TestGolden(t *testing.T) {
 		seen["timeout"] = seen["timeout"] || e.Timeout != ""
 		seen["wait"] = seen["wait"] || e.Wait != ""
 		seen["splay"] = seen["splay"] || e.Splay != ""
+		seen["output"] = seen["output"] || e.Output != ""
 		seen["lease"] = seen["lease"] || len(e.Leases) > 0
 		seen["env"] = seen["env"] || len(e.Env) > 0
 		seen["mailto"] = seen["mailto"] || e.Mailto != nil

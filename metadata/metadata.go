@@ -95,6 +95,7 @@ type Entry struct {
 	Timeout string   // durations as written; "" = not set
 	Wait    string
 	Splay   string
+	Output  string   // run --output: "always", "failure"; "" = not set
 	Leases  []string // RES=COUNT:TOTAL
 	Env     []EnvVar // set for the command only, in order
 	Mailto  *string  // nil: the file's default
@@ -117,4 +118,4 @@ type Entry struct {
 type EnvVar struct{ Name, Value string }
 
 // Keys lists the keys a block may hold.
-var Keys = []string{"env", "group", "lease", "lock", "mailto", "package", "params", "splay", "time", "timeout", "user", "wait"}
+var Keys = []string{"env", "group", "lease", "lock", "mailto", "output", "package", "params", "splay", "time", "timeout", "user", "wait"}

@@ -42,7 +42,7 @@ func TestBadInputs(t *testing.T) {
 		{"step on a single value", block("package: p", "time: 5/10 * * * *"),
 			[]string{`job.sh:4: time: "5/10 * * * *": minute "5/10": a step needs a range or * (Debian's cron refuses "5/10")`}},
 		{"unknown key", block(ok, "colour: red"),
-			[]string{`job.sh:5: unknown key "colour" (keys: env, group, lease, lock, mailto, package, params, splay, time, timeout, user, wait)`}},
+			[]string{`job.sh:5: unknown key "colour" (keys: env, group, lease, lock, mailto, output, package, params, splay, time, timeout, user, wait)`}},
 		{"duplicate key", block(ok, "time: @hourly"),
 			[]string{`job.sh:5: duplicate key "time" (first at line 4)`}},
 		{"unterminated block", "#!/bin/sh\n# <crontab>\n#   package: p\n#   time: @daily\necho hi\n",
@@ -99,7 +99,7 @@ func TestBadInputs(t *testing.T) {
 			[]string{
 				`job.sh:3: package: "a.b": cron ignores /etc/cron.d files whose names have characters other than A-Z a-z 0-9 _ -`,
 				`job.sh:4: time: "* * *": want 5 fields (minute hour day-of-month month day-of-week) or an @macro, got 3`,
-				`job.sh:5: unknown key "bogus" (keys: env, group, lease, lock, mailto, package, params, splay, time, timeout, user, wait)`,
+				`job.sh:5: unknown key "bogus" (keys: env, group, lease, lock, mailto, output, package, params, splay, time, timeout, user, wait)`,
 				`job.sh:6: duplicate key "package" (first at line 3)`,
 				`job.sh:8: unterminated block: <crontab> has no </crontab>`,
 			}},

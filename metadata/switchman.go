@@ -50,7 +50,7 @@ type SwitchmanLease struct {
 // guardKeys are the keys only a guarded run reads: a plain entry refuses
 // them. switchmanOwnKeys are set in <switchman> in switchman's form.
 var (
-	guardKeys        = map[string]bool{"group": true, "lock": true, "lease": true, "timeout": true, "wait": true, "splay": true}
+	guardKeys        = map[string]bool{"group": true, "lock": true, "lease": true, "timeout": true, "wait": true, "splay": true, "output": true}
 	switchmanOwnKeys = map[string]string{"group": "group:", "lock": "lockname:", "lease": "a <leases> block"}
 )
 
@@ -183,7 +183,7 @@ func (p *parser) switchmanEntry(e *Entry, b *rawBlock) {
 	}
 	if b.sw == nil {
 		e.Plain, e.Group, e.Lock, e.Leases = true, "", "", nil
-		e.Timeout, e.Wait, e.Splay = "", "", ""
+		e.Timeout, e.Wait, e.Splay, e.Output = "", "", "", ""
 		return
 	}
 	sw := b.sw

@@ -38,6 +38,8 @@ type runMetrics struct {
 	hostInNoGroup float64
 	lastSlot      float64 // the last slot this host ran (run --schedule); 0: none
 	slotsMissed   float64 // slots missed before the slots this host claimed
+	pingFailures  float64 // pings (run --ping, ping_url) given up after their retries
+	pings         bool    // the job pings: ping_failures_total is written, 0 included
 	skips         map[string]float64
 	stops         map[string]float64
 }
@@ -166,6 +168,8 @@ func (m *runMetrics) load(data []byte) {
 			m.lastSlot = v
 		case "slots_missed_total":
 			m.slotsMissed = v
+		case "ping_failures_total":
+			m.pingFailures, m.pings = v, true
 		case "skips_total":
 			m.skips[reason] = v
 		case "stops_total":
@@ -222,6 +226,10 @@ func (m *runMetrics) text() []byte {
 		gauge("last_slot_timestamp_seconds", "The scheduled slot of the last run on this host (Unix time).", m.lastSlot)
 		fmt.Fprintf(&b, "# HELP %sslots_missed_total Scheduled slots no host ran, counted by this host's runs of the slots after them.\n# TYPE %sslots_missed_total counter\n%sslots_missed_total{%s} %s\n",
 			metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.slotsMissed))
+	}
+	if m.pings || m.pingFailures != 0 {
+		fmt.Fprintf(&b, "# HELP %sping_failures_total Pings (run --ping, ping_url) this host gave up on after their retries.\n# TYPE %sping_failures_total counter\n%sping_failures_total{%s} %s\n",
+			metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.pingFailures))
 	}
 	counter("skips_total", "Runs skipped on this host, by reason.", m.skips)
 	counter("stops_total", "Runs stopped by cronguard on this host, by reason.", m.stops)

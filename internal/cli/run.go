@@ -47,6 +47,9 @@ type runOptions struct {
 	leases    []string
 	schedule  string
 	now       string // hidden --now: the moment cron fired, for tests
+	output    string // --output always|failure
+	ping      string // --ping URL (overrides the config's ping_url)
+	noPing    bool
 	command   []string
 
 	killGraceSet bool
@@ -85,6 +88,9 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.schedule, "schedule", "", "the cron line's schedule (5 fields or an @macro): run once per slot across the fleet, skip (already_ran) a slot claimed already")
 	f.StringVar(&o.now, "now", "", "compute the slot as if cron had fired at this RFC 3339 time (tests)")
 	_ = f.MarkHidden("now")
+	f.StringVar(&o.output, "output", outputAlways, "always: the job's stdout and stderr pass through; failure: held, written out only if the run fails (chronic)")
+	f.StringVar(&o.ping, "ping", "", "healthchecks.io-style URL pinged at start, success and failure ({lock}: the lock name; default: key ping_url)")
+	f.BoolVar(&o.noPing, "no-ping", false, "send no pings, whatever ping_url says")
 	f.StringArrayVar(&o.leases, "lease", nil, "RES=COUNT:TOTAL lease of a resource listed in the fleet config (repeatable; macros CPU, MEMMB, FQDN)")
 	return cmd
 }
@@ -126,6 +132,10 @@ type runEnv struct {
 	// record is the run record's read in flight (or the claim's result),
 	// for the next compare-and-set of it.
 	record <-chan recordRead
+	// held is the job's output under --output failure, else nil.
+	held *heldOutput
+	// pinger pings the job's check (--ping, ping_url), else nil.
+	pinger *pinger
 	// fleetJudged is set once the run has judged this host against the
 	// fleet config; inNoGroup then says the host is in no group at all
 	// (the cronguard_host_in_no_group gauge).
@@ -183,6 +193,12 @@ func (e *runEnv) execute(ctx context.Context) error {
 	if err := e.parseLeases(); err != nil {
 		return err
 	}
+	if o.output != outputAlways && o.output != outputFailure {
+		return fmt.Errorf("--output %q: want always or failure", o.output)
+	}
+	if err := e.setupPinger(); err != nil {
+		return err
+	}
 	if o.skipCode < 0 || o.skipCode > 255 {
 		return fmt.Errorf("--skip-code %d: want 0..255", o.skipCode)
 	}
@@ -226,9 +242,18 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	if err := supervise.SetSubreaper(); err != nil {
 		e.log.Warn().Err(err).Msg("cannot become a child subreaper: descendants that call setsid may escape a stop")
 	}
-	pending, err := supervise.Prepare(supervise.Spec{Path: path, Args: o.command, LeftoverGrace: e.grace,
-		Env: append(os.Environ(), "CRONGUARD_LOCK="+e.lockName, "CRONGUARD_GROUP="+o.group, "CRONGUARD_RUN_ID="+e.runID)},
-		supervise.WithLogger(e.log))
+	spec := supervise.Spec{Path: path, Args: o.command, LeftoverGrace: e.grace,
+		Env: append(os.Environ(), "CRONGUARD_LOCK="+e.lockName, "CRONGUARD_GROUP="+o.group, "CRONGUARD_RUN_ID="+e.runID)}
+	if o.output == outputFailure {
+		held, err := newHeldOutput(os.TempDir())
+		if err != nil {
+			return err
+		}
+		e.held = held
+		defer held.close()
+		spec.Stdout, spec.Stderr = held.stdout, held.stderr
+	}
+	pending, err := supervise.Prepare(spec, supervise.WithLogger(e.log))
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", o.command[0], err)
 	}
@@ -285,6 +310,9 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		return fmt.Errorf("starting %s: %w", o.command[0], err)
 	}
 	jobStarted = true
+	if e.pinger != nil {
+		e.pinger.start()
+	}
 	e.log.Info().Str("event", "start").Int("child_pid", child.Pid()).Str("fence", fence).
 		Strs("command", o.command).Msg("start")
 	// Read the run record while the job runs: only the write is left for

@@ -79,6 +79,7 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 	if stopReason == reasonTimeout {
 		code = ExitTimeout
 	}
+	pingDone := e.endOutput(code == 0 && stopReason == "", code)
 	ev := e.log.Info()
 	if res.Signal != 0 && stopReason == "" {
 		// Killed by someone else (the OOM killer, an operator): cron would
@@ -95,8 +96,13 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 		entry.Slot = &slot
 	}
 	e.recordRun(e.session(), entry, record)
+	pingFailures := pingDone()
 	e.writeMetrics(func(m *runMetrics) {
 		m.runs++
+		if e.pinger != nil {
+			m.pings = true
+			m.pingFailures += pingFailures
+		}
 		m.lastStart, m.lastEnd = unixSeconds(entry.Start), unixSeconds(entry.End)
 		m.lastDuration, m.lastExit = res.Duration.Seconds(), float64(code)
 		if code == 0 {
