@@ -14,6 +14,7 @@
 #   env: LANG=C.UTF-8 CLEANUP_MODE='dry run'
 #   mailto: ops@example.com
 #   splay: 5m
+#   persistent: yes
 # </crontab>
 #
 # <crontab>
