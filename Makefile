@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/cronguard
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cronguard/cronguard/internal/cli.Version=$(VERSION)
-DEB_PACKAGES := zookeeper lintian
+DEB_PACKAGES := zookeeper lintian systemd
 ZK_JAR := /usr/share/java/zookeeper.jar
 
 .PHONY: all build test soak demo deps clean vet
