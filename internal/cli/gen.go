@@ -97,7 +97,7 @@ func (o *genOptions) run(paths []string) error {
 		dir, suffix = o.debian, ".cron.d"
 	}
 	if o.check && dir == "" && o.systemd == "" {
-		return fmt.Errorf("--check needs --out, --debian or --systemd: the directory to compare with")
+		return fmt.Errorf("--check needs --out or --debian (or --systemd): the directory to compare with")
 	}
 	files, timers, err := o.g.generate(paths, o.installDir, o.mailto, o.leaseMap, o.systemd != "")
 	if err != nil {
