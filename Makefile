@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/cronguard
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cronguard/cronguard/internal/cli.Version=$(VERSION)
-DEB_PACKAGES := zookeeper lintian
+DEB_PACKAGES := zookeeper lintian systemd
 ZK_JAR := /usr/share/java/zookeeper.jar
 
 .PHONY: all build test soak demo deps clean vet
@@ -24,9 +24,10 @@ build:
 
 # deps installs what the tests need from Debian when it is missing:
 # ZooKeeper (run as a plain process by the tests, never as a service) and
-# lintian (the packages must be lintian-clean).
+# lintian (the packages must be lintian-clean) and systemd (systemd-analyze
+# checks the generated timers; systemd is not run).
 deps:
-	@if [ ! -f $(ZK_JAR) ] || ! command -v java >/dev/null 2>&1 || ! command -v lintian >/dev/null 2>&1; then \
+	@if [ ! -f $(ZK_JAR) ] || ! command -v java >/dev/null 2>&1 || ! command -v lintian >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(DEB_PACKAGES) with apt-get"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); \

@@ -150,6 +150,14 @@ func setField(e *Entry, k, v string) string {
 			seen[name] = true
 			e.Env = append(e.Env, EnvVar{Name: name, Value: value})
 		}
+	case "persistent":
+		switch v {
+		case "yes":
+			e.Persistent = true
+		case "no":
+		default:
+			return bad("%q: want yes or no", v)
+		}
 	case "mailto":
 		if !mailtoRE().MatchString(v) {
 			return bad("%q: want addresses without spaces, quotes or backslashes", v)

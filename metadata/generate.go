@@ -31,6 +31,9 @@ type Options struct {
 	// Mailto is the file's MAILTO (default DefaultMailto); a block's
 	// mailto key overrides it for its own line.
 	Mailto *string
+	// Systemd: systemd timers run the jobs too (GenerateSystemd); each
+	// cron line of an entry with a timer does nothing on a systemd host.
+	Systemd bool
 }
 
 // File is one generated cron.d file.
@@ -136,7 +139,7 @@ func render(f File, o Options, mailto string) []byte {
 			fmt.Fprintf(&b, "MAILTO=%s\n", cronEnvValue(want))
 			current = want
 		}
-		fmt.Fprintf(&b, "%s %s %s\n", e.Time, e.User, CronEscape(Command(e, o)))
+		fmt.Fprintf(&b, "%s %s %s\n", e.Time, e.User, CronEscape(cronCommand(e, o)))
 	}
 	return []byte(b.String())
 }

@@ -87,6 +87,7 @@ func TestGolden(t *testing.T) {
 		seen["lease"] = seen["lease"] || len(e.Leases) > 0
 		seen["env"] = seen["env"] || len(e.Env) > 0
 		seen["mailto"] = seen["mailto"] || e.Mailto != nil
+		seen["persistent"] = seen["persistent"] || e.Persistent
 	}
 	for _, k := range Keys {
 		if !seen[k] {

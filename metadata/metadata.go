@@ -99,6 +99,9 @@ type Entry struct {
 	Leases  []string // RES=COUNT:TOTAL
 	Env     []EnvVar // set for the command only, in order
 	Mailto  *string  // nil: the file's default
+	// Persistent: its systemd timer catches up a run missed while the host
+	// was down (persistent: yes; systemd.go). Cron never does.
+	Persistent bool
 
 	// LockExplicit tells whether Lock came from the block.
 	LockExplicit bool
@@ -118,4 +121,4 @@ type Entry struct {
 type EnvVar struct{ Name, Value string }
 
 // Keys lists the keys a block may hold.
-var Keys = []string{"env", "group", "lease", "lock", "mailto", "output", "package", "params", "splay", "time", "timeout", "user", "wait"}
+var Keys = []string{"env", "group", "lease", "lock", "mailto", "output", "package", "params", "persistent", "splay", "time", "timeout", "user", "wait"}

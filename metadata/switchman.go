@@ -50,7 +50,7 @@ type SwitchmanLease struct {
 // guardKeys are the keys only a guarded run reads: a plain entry refuses
 // them. switchmanOwnKeys are set in <switchman> in switchman's form.
 var (
-	guardKeys        = map[string]bool{"group": true, "lock": true, "lease": true, "timeout": true, "wait": true, "splay": true, "output": true}
+	guardKeys        = map[string]bool{"group": true, "lock": true, "lease": true, "timeout": true, "wait": true, "splay": true, "output": true, "persistent": true}
 	switchmanOwnKeys = map[string]string{"group": "group:", "lock": "lockname:", "lease": "a <leases> block"}
 )
 

@@ -66,6 +66,9 @@ type Package struct {
 	Changes   string    `json:"changes"`
 	Date      time.Time `json:"date"` // changelog date and file times
 	Files     []File    `json:"files"`
+	// Scripts are the maintainer scripts, by name (postinst, prerm,
+	// postrm): their whole text.
+	Scripts map[string]string `json:"scripts,omitempty"`
 }
 
 // File is one file the package installs, owned by root.

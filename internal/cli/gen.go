@@ -22,6 +22,7 @@ type genOptions struct {
 	installDir string
 	mailto     string
 	leaseMap   []string
+	systemd    string
 }
 
 func newGenCmd(g *globalOptions) *cobra.Command {
@@ -50,19 +51,20 @@ func newGenCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.mailto, "mailto", metadata.DefaultMailto, `the files' MAILTO ("" for no mail); a block's mailto key wins`)
 	allowEmpty(f, "mailto")
 	f.StringArrayVar(&o.leaseMap, "lease-map", nil, "NAME=RES:TOTAL: a lease NAME of switchman's <leases> blocks is --lease RES=COUNT:TOTAL (repeatable; e.g. mem=FQDN_mem:MEMMB)")
+	f.StringVar(&o.systemd, "systemd", "", "also write a .timer and a .service per entry to DIR (e.g. /etc/systemd/system); the cron lines then do nothing on systemd hosts")
 	cmd.MarkFlagsMutuallyExclusive("out", "debian")
 	return cmd
 }
 
 // generate collects and renders, printing every METADATA problem on
 // stderr; it is shared by gen and package.
-func (g *globalOptions) generate(paths []string, installDir, mailto string, leaseMap []string) ([]metadata.File, error) {
+func (g *globalOptions) generate(paths []string, installDir, mailto string, leaseMap []string, systemd bool) ([]metadata.File, []metadata.Timer, error) {
 	if err := metadata.CheckInstallDir(installDir); err != nil {
-		return nil, &exitError{code: ExitRefused, err: fmt.Errorf("--install-dir: %s", strings.TrimPrefix(err.Error(), metadata.ErrInvalid.Error()+": "))}
+		return nil, nil, &exitError{code: ExitRefused, err: fmt.Errorf("--install-dir: %s", strings.TrimPrefix(err.Error(), metadata.ErrInvalid.Error()+": "))}
 	}
 	leases, err := metadata.ParseLeaseMap(leaseMap)
 	if err != nil {
-		return nil, &exitError{code: ExitRefused, err: errors.New(strings.TrimPrefix(err.Error(), metadata.ErrInvalid.Error()+": "))}
+		return nil, nil, &exitError{code: ExitRefused, err: errors.New(strings.TrimPrefix(err.Error(), metadata.ErrInvalid.Error()+": "))}
 	}
 	entries, err := metadata.Collect(paths)
 	if err == nil {
@@ -73,15 +75,20 @@ func (g *globalOptions) generate(paths []string, installDir, mailto string, leas
 		for _, e := range errs {
 			fmt.Fprintln(g.stderr, e.Error())
 		}
-		return nil, &exitError{code: ExitRefused, err: fmt.Errorf("%d problem(s) in METADATA: nothing written", len(errs))}
+		return nil, nil, &exitError{code: ExitRefused, err: fmt.Errorf("%d problem(s) in METADATA: nothing written", len(errs))}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(entries) == 0 {
-		return nil, &exitError{code: ExitRefused, err: fmt.Errorf("no METADATA blocks found in %v", paths)}
+		return nil, nil, &exitError{code: ExitRefused, err: fmt.Errorf("no METADATA blocks found in %v", paths)}
 	}
-	return metadata.Generate(entries, metadata.Options{InstallDir: installDir, Mailto: &mailto})
+	opts := metadata.Options{InstallDir: installDir, Mailto: &mailto, Systemd: systemd}
+	files, err := metadata.Generate(entries, opts)
+	if err != nil || !systemd {
+		return files, nil, err
+	}
+	return g.generateSystemd(files, entries, opts)
 }
 
 func (o *genOptions) run(paths []string) error {
@@ -89,12 +96,17 @@ func (o *genOptions) run(paths []string) error {
 	if o.debian != "" {
 		dir, suffix = o.debian, ".cron.d"
 	}
-	if o.check && dir == "" {
-		return fmt.Errorf("--check needs --out or --debian: the directory to compare with")
+	if o.check && dir == "" && o.systemd == "" {
+		return fmt.Errorf("--check needs --out or --debian (or --systemd): the directory to compare with")
 	}
-	files, err := o.g.generate(paths, o.installDir, o.mailto, o.leaseMap)
+	files, timers, err := o.g.generate(paths, o.installDir, o.mailto, o.leaseMap, o.systemd != "")
 	if err != nil {
 		return err
+	}
+	if o.systemd != "" {
+		if done, err := o.systemdUnits(timers, files, dir, suffix); err != nil || done {
+			return err
+		}
 	}
 	if dir == "" {
 		for _, f := range files {

@@ -41,6 +41,7 @@ type packageOptions struct {
 	depends     []string
 	packager    string
 	leaseMap    []string
+	systemd     bool
 }
 
 func newPackageCmd(g *globalOptions) *cobra.Command {
@@ -67,12 +68,13 @@ func newPackageCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.description, "description", "", `synopsis of every package (default "cron jobs of PACKAGE, run by cronguard")`)
 	f.StringVar(&o.copyright, "copyright", "", "file to install as /usr/share/doc/PACKAGE/copyright (default: a generated notice)")
 	f.StringArrayVar(&o.depends, "depends", nil, "another dependency, besides cronguard (repeatable; e.g. python3)")
+	f.BoolVar(&o.systemd, "systemd", false, "also install a systemd .timer and .service per entry in "+metadata.SystemdUnitDir+", enabled and started on install")
 	f.StringVar(&o.packager, "packager", "", "the "+packagerName+" binary (default: next to cronguard, else "+PackagerInstallPath+", else in PATH)")
 	return cmd
 }
 
 func (o *packageOptions) run(paths []string) error {
-	files, err := o.g.generate(paths, o.installDir, o.mailto, o.leaseMap)
+	files, timers, err := o.g.generate(paths, o.installDir, o.mailto, o.leaseMap, o.systemd)
 	if err != nil {
 		return err
 	}
@@ -95,7 +97,7 @@ func (o *packageOptions) run(paths []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	spec, err := o.spec(files, tmp, version, maintainer, copyright, date)
+	spec, err := o.spec(files, timers, tmp, version, maintainer, copyright, date)
 	if err != nil {
 		return err
 	}
@@ -128,7 +130,7 @@ func (o *packageOptions) run(paths []string) error {
 
 // spec describes the packages; every problem of every package is
 // reported at once, before anything is built.
-func (o *packageOptions) spec(files []metadata.File, tmp, version, maintainer, copyright string, date time.Time) (*packaging.Spec, error) {
+func (o *packageOptions) spec(files []metadata.File, timers []metadata.Timer, tmp, version, maintainer, copyright string, date time.Time) (*packaging.Spec, error) {
 	var problems []string
 	if err := packaging.CheckVersion(version); err != nil {
 		problems = append(problems, "--version: "+strings.TrimPrefix(err.Error(), packaging.ErrInvalid.Error()+": "))
@@ -181,6 +183,9 @@ func (o *packageOptions) spec(files []metadata.File, tmp, version, maintainer, c
 				}
 				p.Files = append(p.Files, packaging.File{Src: abs, Dst: dst, Mode: 0o755})
 			}
+		}
+		if err := addUnits(&p, timers, tmp); err != nil {
+			return nil, err
 		}
 		check := p
 		check.Version = "0" // a bad --version is reported once, above

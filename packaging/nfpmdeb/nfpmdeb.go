@@ -70,6 +70,10 @@ func Build(p *packaging.Package, outDir string) (string, error) {
 			FileInfo: &files.ContentFileInfo{Owner: "root", Group: "root", Mode: f.Mode, MTime: p.Date},
 		})
 	}
+	scripts, err := writeScripts(p, tmp)
+	if err != nil {
+		return "", err
+	}
 	epoch, version := "", p.Version
 	if e, v, ok := strings.Cut(p.Version, ":"); ok {
 		epoch, version = e, v
@@ -88,7 +92,7 @@ func Build(p *packaging.Package, outDir string) (string, error) {
 		Description:   p.LongDescription(),
 		Homepage:      p.Homepage,
 		// Modes are given exactly; nfpm must not mask them.
-		Overridables: nfpm.Overridables{Depends: p.Depends, Recommends: p.Recommends, Contents: contents, Umask: 0o022},
+		Overridables: nfpm.Overridables{Depends: p.Depends, Recommends: p.Recommends, Contents: contents, Umask: 0o022, Scripts: scripts},
 		MTime:        p.Date,
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {

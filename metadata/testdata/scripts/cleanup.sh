@@ -15,6 +15,7 @@
 #   mailto: ops@example.com
 #   splay: 5m
 #   output: failure
+#   persistent: yes
 # </crontab>
 #
 # <crontab>
