@@ -5,12 +5,18 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin/cronguard
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# VERSION sorts as Debian compares versions (a bare git hash does not:
+# 98c7d1e sorts below 4a1fd38): the latest tag, as git describe gives it
+# (v1.2.0, v1.2.0-3-gHASH: 1.2.0+3+gHASH in the .deb), else
+# 0.0~gitYYYYMMDDhhmmss.HASH from the commit's time in UTC, which sorts
+# below any tag. `make version` prints it.
+VERSION ?= $(shell if git describe --tags --abbrev=0 >/dev/null 2>&1; then git describe --tags --dirty; \
+  else TZ=UTC git log -1 --format='0.0~git%cd.%h' --date=format-local:%Y%m%d%H%M%S 2>/dev/null; fi || echo 0.0~dev)
 LDFLAGS := -s -w -X github.com/cronguard/cronguard/internal/cli.Version=$(VERSION)
 DEB_PACKAGES := zookeeper lintian systemd
 ZK_JAR := /usr/share/java/zookeeper.jar
 
-.PHONY: all build test soak demo deps clean vet
+.PHONY: all build test soak demo deps clean vet version
 
 all: build
 
@@ -38,6 +44,9 @@ deps:
 
 vet:
 	$(GO) vet ./...
+
+version:
+	@echo '$(VERSION)'
 
 # CRONGUARD_REQUIRE_ZK and _TOOLS make a missing ZooKeeper or lintian a
 # test failure, not a skip.
@@ -78,10 +87,12 @@ bench: deps build
 
 # deb: cronguard's own .deb, in bin/: cronguard, the cronguard-package
 # helper (in /usr/lib/cronguard; `cronguard package` runs it), man pages
-# and /etc/cronguard/config.json.example. cronguard-package writes it with
+# (a page per command, cronguard-metadata(5)), bash, zsh and fish
+# completions, /etc/logrotate.d/cronguard, the README and the example
+# config (also /etc/cronguard/config.json.example). cronguard-package writes it with
 # nfpm, which cronguard itself never links (every cron run would pay for it).
 # The maintainer comes from DEBFULLNAME/DEBEMAIL.
 .PHONY: deb
 deb: build
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cronguard-package ./cmd/cronguard-package
-	bin/cronguard-package self --binary $(BIN) --packager bin/cronguard-package --version $(VERSION) --out bin
+	bin/cronguard-package self --binary $(BIN) --packager bin/cronguard-package --version '$(VERSION)' --readme README.md --out bin

@@ -139,7 +139,7 @@ func render(f File, o Options, mailto string) []byte {
 			fmt.Fprintf(&b, "MAILTO=%s\n", cronEnvValue(want))
 			current = want
 		}
-		fmt.Fprintf(&b, "%s %s %s\n", e.Time, e.User, CronEscape(cronCommand(e, o)))
+		fmt.Fprintf(&b, "%s %s %s\n", e.Time, e.User, CronEscape(cronLine(e, o)))
 	}
 	return []byte(b.String())
 }
@@ -151,7 +151,18 @@ func cronEnvValue(v string) string {
 	return v
 }
 
-// Command is the sh command of an entry's cron line, before CronEscape:
+// CronCommand is the sh command of an entry's cron.d line, before
+// CronEscape: `[ -x SCRIPT ] && ` and then Command. A job package removed
+// but not purged leaves its cron.d file behind (a conffile); its lines
+// must then do nothing, silently, rather than fail and mail on every host
+// at every slot. The test comes first, as Debian's own cron.d files test
+// for their program, so that env assignments stay prefixes of the command
+// they are for. A false test exits 1 with no output: cron sends no mail.
+func CronCommand(e *Entry, o Options) string {
+	return "[ -x " + Quote(o.ScriptPath(e)) + " ] && " + Command(e, o)
+}
+
+// Command is the sh command that runs an entry (CronCommand guards it):
 // [NAME=VALUE...] cronguard run [--group G] --lock L [--schedule SPEC]
 // [flags] -- SCRIPT PARAMS, or [NAME=VALUE...] SCRIPT PARAMS for a plain
 // entry of switchman's form. Only a switchman-form entry may have no group.

@@ -64,9 +64,9 @@ __END__
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "17 3 * * * root cronguard run --group batch-nightly --lock export.pl --schedule '17 3 * * *' --lease FQDN_mem=512:MEMMB -- /usr/libexec/cronguard/export.pl --export-all\n" +
+	want := "17 3 * * * root [ -x /usr/libexec/cronguard/export.pl ] && cronguard run --group batch-nightly --lock export.pl --schedule '17 3 * * *' --lease FQDN_mem=512:MEMMB -- /usr/libexec/cronguard/export.pl --export-all\n" +
 		"\n# scripts/export.pl\n" +
-		"0 * * * * nobody A=1 /usr/libexec/cronguard/export.pl --plain\n"
+		"0 * * * * nobody [ -x /usr/libexec/cronguard/export.pl ] && A=1 /usr/libexec/cronguard/export.pl --plain\n"
 	if len(files) != 1 || !strings.HasSuffix(string(files[0].Data), want) {
 		t.Errorf("generated:\n%s\nwant it to end with:\n%s", files[0].Data, want)
 	}

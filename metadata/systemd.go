@@ -48,8 +48,8 @@ func HasTimer(e *Entry) bool {
 
 // cronCommand is the command of e's cron line: Command, stepping aside on
 // a systemd host when e also has a timer there.
-func cronCommand(e *Entry, o Options) string {
-	c := Command(e, o)
+func cronLine(e *Entry, o Options) string {
+	c := CronCommand(e, o)
 	if o.Systemd && HasTimer(e) {
 		return systemdGuard + " { " + c + "; }"
 	}

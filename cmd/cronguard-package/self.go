@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"debug/elf"
 	_ "embed"
 	"fmt"
@@ -24,7 +25,7 @@ import (
 var exampleConfig []byte
 
 type selfOptions struct {
-	binary, packager, version, out, arch, maintainer string
+	binary, packager, version, out, arch, maintainer, readme string
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -45,6 +46,7 @@ func newSelfCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Com
 	f.StringVar(&o.out, "out", "dist", "directory for the .deb")
 	f.StringVar(&o.arch, "arch", "", "Debian architecture (default: the binary's)")
 	f.StringVar(&o.maintainer, "maintainer", "", `"Name <email>" (default: $DEBFULLNAME <$DEBEMAIL>)`)
+	f.StringVar(&o.readme, "readme", "README.md", "cronguard's README, installed in /usr/share/doc/cronguard")
 	_ = cmd.MarkFlagRequired("binary")
 	return cmd
 }
@@ -83,6 +85,22 @@ func (o *selfOptions) run() error {
 	if err := os.WriteFile(example, exampleConfig, 0o644); err != nil {
 		return err
 	}
+	readme, err := os.ReadFile(o.readme)
+	if err != nil {
+		return fmt.Errorf("--readme: %w", err)
+	}
+	readmeGz := filepath.Join(tmp, "README.md.gz")
+	if err := os.WriteFile(readmeGz, packaging.Gzip(readme), 0o644); err != nil {
+		return err
+	}
+	logrotate := filepath.Join(tmp, "logrotate")
+	if err := os.WriteFile(logrotate, []byte(logrotateConf), 0o644); err != nil {
+		return err
+	}
+	comps, err := completions(cli.CommandTree(), tmp)
+	if err != nil {
+		return err
+	}
 	p := &packaging.Package{
 		Name: "cronguard", Version: version, Arch: arch, Maintainer: maintainer,
 		Synopsis: "fleet-wide guard for cron jobs, backed by ZooKeeper",
@@ -101,24 +119,28 @@ func (o *selfOptions) run() error {
 			// A helper, not a user command: `cronguard package` runs it.
 			{Src: o.packager, Dst: cli.PackagerInstallPath, Mode: 0o755},
 			{Src: example, Dst: "/etc/cronguard/config.json.example", Mode: 0o644, Conffile: true},
+			{Src: example, Dst: docExample, Mode: 0o644},
+			// Policy 12.3: documentation in /usr/share/doc compressed, as dh_compress does.
+			{Src: readmeGz, Dst: docReadme, Mode: 0o644},
+			{Src: logrotate, Dst: logrotatePath, Mode: 0o644, Conffile: true},
 		},
 	}
+	for src, dst := range comps {
+		p.Files = append(p.Files, packaging.File{Src: src, Dst: dst, Mode: 0o644})
+	}
+	overrides := lintianOverrides(!needsLibc)
+	overridesSrc := filepath.Join(tmp, "lintian-overrides")
+	if err := os.WriteFile(overridesSrc, []byte(overrides), 0o644); err != nil {
+		return err
+	}
+	p.Files = append(p.Files, packaging.File{Src: overridesSrc, Dst: "/usr/share/lintian/overrides/cronguard", Mode: 0o644})
 	if needsLibc {
 		p.Depends = []string{"libc6"}
-	} else {
-		// make build links statically (CGO_ENABLED=0): no ld.so and libc
-		// start-up on every cron run. Tell lintian it is on purpose.
-		overrides := filepath.Join(tmp, "lintian-overrides")
-		text := "# Static Go binaries by design: every cron run would pay for dynamic loading.\n" +
-			"cronguard: statically-linked-binary [usr/bin/cronguard]\n" +
-			"cronguard: statically-linked-binary [" + strings.TrimPrefix(cli.PackagerInstallPath, "/") + "]\n"
-		if err := os.WriteFile(overrides, []byte(text), 0o644); err != nil {
-			return err
-		}
-		p.Files = append(p.Files, packaging.File{Src: overrides, Dst: "/usr/share/lintian/overrides/cronguard", Mode: 0o644})
 	}
 	for _, page := range pages {
-		p.Files = append(p.Files, packaging.File{Src: page, Dst: "/usr/share/man/man1/" + filepath.Base(page), Mode: 0o644})
+		// cronguard-run.1.gz goes to man1, cronguard-metadata.5.gz to man5.
+		section := strings.TrimSuffix(filepath.Ext(strings.TrimSuffix(page, ".gz")), "")[1:]
+		p.Files = append(p.Files, packaging.File{Src: page, Dst: "/usr/share/man/man" + section + "/" + filepath.Base(page), Mode: 0o644})
 	}
 	path, err := nfpmdeb.Build(p, o.out)
 	if err != nil {
@@ -126,6 +148,24 @@ func (o *selfOptions) run() error {
 	}
 	fmt.Fprintln(o.stdout, path)
 	return nil
+}
+
+// lintianOverrides is the package's lintian overrides, each with the reason
+// in the comment before it (lintian shows it with --show-overrides).
+func lintianOverrides(static bool) string {
+	var b strings.Builder
+	bins := []string{"usr/bin/cronguard", strings.TrimPrefix(cli.PackagerInstallPath, "/")}
+	if static {
+		b.WriteString("# Static Go binaries by design (make build: CGO_ENABLED=0): every cron run\n" +
+			"# would pay for ld.so and libc start-up, about 3 ms (BENCHMARKS.md).\n")
+		for _, bin := range bins {
+			b.WriteString("cronguard: statically-linked-binary [" + bin + "]\n")
+		}
+	}
+	b.WriteString("# A helper that `cronguard package` execs, not a user command: it stays\n" +
+		"# off PATH, in the package's private directory, where cronguard looks for it.\n" +
+		"cronguard: executable-in-usr-lib [" + bins[1] + "]\n")
+	return b.String()
 }
 
 func copyrightText(date time.Time) string {
@@ -177,41 +217,56 @@ func newManCmd(getenv func(string) string) *cobra.Command {
 	}
 }
 
-// manPages writes a gzipped page per command of cronguard into dir and
-// returns their paths, sorted. cobra/doc lives here, not in cronguard.
+// manPages writes a gzipped page per command of cronguard into dir (cobra/doc's
+// options and the hand-written EXIT STATUS, ENVIRONMENT and FILES) and
+// cronguard-metadata(5), and returns their paths, sorted. cobra/doc lives
+// here, not in cronguard.
 func manPages(dir, version string, date time.Time) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	raw, err := os.MkdirTemp("", "cronguard-man-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(raw)
 	root := cli.CommandTree()
 	disableAutoGenTag(root)
 	header := &doc.GenManHeader{Section: "1", Date: &date, Source: "cronguard " + version, Manual: "cronguard manual"}
-	if err := doc.GenManTree(root, header, raw); err != nil {
+	var pages []string
+	write := func(name string, data []byte) error {
+		page := filepath.Join(dir, name+".gz")
+		pages = append(pages, page)
+		return os.WriteFile(page, packaging.Gzip(data), 0o644)
+	}
+	var walk func(c *cobra.Command) error
+	walk = func(c *cobra.Command) error {
+		if !c.IsAvailableCommand() || c.IsAdditionalHelpTopicCommand() {
+			return nil
+		}
+		var buf bytes.Buffer
+		h := *header // GenMan fills in the title
+		if err := doc.GenMan(c, &h, &buf); err != nil {
+			return err
+		}
+		page, err := finishPage(buf.Bytes(), c.CommandPath())
+		if err != nil {
+			return err
+		}
+		if err := write(strings.ReplaceAll(c.CommandPath(), " ", "-")+".1", page); err != nil {
+			return err
+		}
+		for _, sub := range c.Commands() {
+			if err := walk(sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(root); err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(raw)
+	meta, err := metadataPage(version, date)
 	if err != nil {
 		return nil, err
 	}
-	var pages []string
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".1") {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(raw, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		page := filepath.Join(dir, e.Name()+".gz")
-		if err := os.WriteFile(page, packaging.Gzip(data), 0o644); err != nil {
-			return nil, err
-		}
-		pages = append(pages, page)
+	if err := write("cronguard-metadata.5", meta); err != nil {
+		return nil, err
 	}
 	sort.Strings(pages)
 	return pages, nil

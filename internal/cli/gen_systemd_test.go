@@ -70,8 +70,8 @@ func TestGenSystemd(t *testing.T) {
 	}
 	batch, _ := os.ReadFile(filepath.Join(crond, "batch"))
 	for _, want := range []string{
-		"@reboot root cronguard run --group batch --lock boot.sh -- ",
-		"0 9 1 * mon root [ -d /run/systemd/system ] || { cronguard run ",
+		"@reboot root [ -x /usr/libexec/cronguard/boot.sh ] && cronguard run --group batch --lock boot.sh -- ",
+		"0 9 1 * mon root [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/",
 	} {
 		if !strings.Contains(string(batch), want) {
 			t.Errorf("cron.d/batch lacks %q:\n%s", want, batch)

@@ -100,7 +100,7 @@ func TestGenOutAndCheck(t *testing.T) {
 		t.Errorf("out holds %v, want the two files and no temporary", ents)
 	}
 	reports, _ := os.ReadFile(filepath.Join(out, "reports"))
-	if !strings.Contains(string(reports), "*/5 * * * * root cronguard run --group reports --lock report.sh-") {
+	if !strings.Contains(string(reports), "*/5 * * * * root [ -x /usr/libexec/cronguard/report.sh ] && cronguard run --group reports --lock report.sh-") {
 		t.Errorf("reports:\n%s", reports)
 	}
 

@@ -110,7 +110,10 @@ func refuseEmptyFlags(cmd *cobra.Command, _ []string) error {
 }
 
 func (r *rootCmd) commandNames() map[string]bool {
-	names := map[string]bool{"help": true, "completion": true}
+	// cobra's hidden __complete commands too: the shell completions
+	// call them, and switchman's form must not read them as a job.
+	names := map[string]bool{"help": true, "completion": true,
+		cobra.ShellCompRequestCmd: true, cobra.ShellCompNoDescRequestCmd: true}
 	for _, c := range r.Commands() {
 		names[c.Name()] = true
 		for _, a := range c.Aliases {

@@ -137,15 +137,50 @@ func ModuleRoot(t testing.TB) string {
 	return strings.TrimSpace(Run(t, GoTool(t), "list", "-m", "-f", "{{.Dir}}"))
 }
 
-// Build builds a package of the module (./cmd/cronguard) stripped, as
-// `make` does, into a temporary directory, and returns the binary's path.
+// Build builds a package of the module (./cmd/cronguard) stripped and
+// static, as `make` does, into a temporary directory, and returns the binary's path.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	cmd := exec.Command(GoTool(t), "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
 	cmd.Dir = ModuleRoot(t)
+	// Static, as make builds it (the Makefile exports CGO_ENABLED=0).
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out
+}
+
+// LintianPedantic runs lintian --pedantic with info and experimental tags
+// on the packages and fails the test on any E:, W:, I: or P: line: the
+// package must be clean, overrides aside. It returns the overridden tags
+// (O: lines).
+func LintianPedantic(t testing.TB, debs ...string) []string {
+	t.Helper()
+	Tool(t, "lintian", "lintian")
+	// --fail-on none: the output is judged here, where an overridden
+	// error is no failure.
+	args := append([]string{"--no-cfg", "--tag-display-limit", "0", "--fail-on", "none", "--pedantic", "--display-info", "--display-experimental", "--show-overrides"}, debs...)
+	out, err := exec.Command("lintian", args...).CombinedOutput()
+	var bad, overridden []string
+	for _, l := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(l, "E: "), strings.HasPrefix(l, "W: "), strings.HasPrefix(l, "I: "), strings.HasPrefix(l, "P: "):
+			bad = append(bad, l)
+		case strings.HasPrefix(l, "O: "):
+			overridden = append(overridden, l)
+		case strings.HasPrefix(l, "X: "):
+			t.Logf("lintian: %s", l)
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("lintian --pedantic:\n%s", strings.Join(bad, "\n"))
+	}
+	if ee, ok := err.(*exec.ExitError); ok && len(bad) == 0 {
+		t.Errorf("lintian: %v\n%s", ee, out)
+	} else if err != nil && !ok {
+		t.Errorf("lintian: %v", err)
+	}
+	return overridden
 }

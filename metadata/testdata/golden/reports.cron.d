@@ -8,10 +8,10 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MAILTO=root
 
 # testdata/scripts/cleanup.sh
-@weekly root cronguard run --group reports --lock cleanup.sh --schedule @weekly -- /usr/libexec/cronguard/cleanup.sh
+@weekly root [ -x /usr/libexec/cronguard/cleanup.sh ] && cronguard run --group reports --lock cleanup.sh --schedule @weekly -- /usr/libexec/cronguard/cleanup.sh
 
 # testdata/scripts/nightly-report.pl
-*/2 * * * * root cronguard run --group reports --lock nightly-report.pl-a7315b5d --schedule '*/2 * * * *' -- /usr/libexec/cronguard/nightly-report.pl --mod 2 --rem 0
+*/2 * * * * root [ -x /usr/libexec/cronguard/nightly-report.pl ] && cronguard run --group reports --lock nightly-report.pl-a7315b5d --schedule '*/2 * * * *' -- /usr/libexec/cronguard/nightly-report.pl --mod 2 --rem 0
 
 # testdata/scripts/nightly-report.pl
-1-59/2 * * * * root cronguard run --group reports --lock nightly-report.pl-d86248cb --schedule '1-59/2 * * * *' -- /usr/libexec/cronguard/nightly-report.pl --mod 2 --rem 1
+1-59/2 * * * * root [ -x /usr/libexec/cronguard/nightly-report.pl ] && cronguard run --group reports --lock nightly-report.pl-d86248cb --schedule '1-59/2 * * * *' -- /usr/libexec/cronguard/nightly-report.pl --mod 2 --rem 1

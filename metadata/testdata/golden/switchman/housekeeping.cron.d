@@ -9,18 +9,18 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MAILTO=root
 
 # testdata/switchman/report.pl
-0 * * * * root cronguard run --group housekeeping --lock report.pl-fc636379 --schedule '0 * * * *' -- /usr/libexec/cronguard/report.pl --rem 0
+0 * * * * root [ -x /usr/libexec/cronguard/report.pl ] && cronguard run --group housekeeping --lock report.pl-fc636379 --schedule '0 * * * *' -- /usr/libexec/cronguard/report.pl --rem 0
 
 # testdata/switchman/report.pl
-30 * * * * root cronguard run --group housekeeping --lock report.pl-09ac4c92 --schedule '30 * * * *' -- /usr/libexec/cronguard/report.pl --rem 1
+30 * * * * root [ -x /usr/libexec/cronguard/report.pl ] && cronguard run --group housekeeping --lock report.pl-09ac4c92 --schedule '30 * * * *' -- /usr/libexec/cronguard/report.pl --rem 1
 
 # testdata/switchman/rotate-logs.sh
-5 * * * * root cronguard run --group logs --lock log-maintenance --schedule '5 * * * *' -- /usr/libexec/cronguard/rotate-logs.sh --keep 7 --stamp '+\%Y-\%m-\%d'
+5 * * * * root [ -x /usr/libexec/cronguard/rotate-logs.sh ] && cronguard run --group logs --lock log-maintenance --schedule '5 * * * *' -- /usr/libexec/cronguard/rotate-logs.sh --keep 7 --stamp '+\%Y-\%m-\%d'
 
 # testdata/switchman/rotate-logs.sh
 MAILTO=ops@example.org
-@reboot root LANG=C VERBOSE=1 /usr/libexec/cronguard/rotate-logs.sh --compress-leftovers
+@reboot root [ -x /usr/libexec/cronguard/rotate-logs.sh ] && LANG=C VERBOSE=1 /usr/libexec/cronguard/rotate-logs.sh --compress-leftovers
 
 # testdata/switchman/vacuum.py
 MAILTO=root
-30 2 * * 0 postgres cronguard run --lock vacuum.py --schedule '30 2 * * 0' --lease FQDN_mem=2048:MEMMB -- /usr/libexec/cronguard/vacuum.py
+30 2 * * 0 postgres [ -x /usr/libexec/cronguard/vacuum.py ] && cronguard run --lock vacuum.py --schedule '30 2 * * 0' --lease FQDN_mem=2048:MEMMB -- /usr/libexec/cronguard/vacuum.py

@@ -7,10 +7,10 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MAILTO=root
 
 # testdata/switchman/perl/nightly-export.pl
-17 3 * * * root cronguard run --group batch-nightly --lock nightly-export.pl --schedule '17 3 * * *' --lease FQDN_mem=512:MEMMB -- /usr/libexec/cronguard/nightly-export.pl --export-all --mod 2 --rem 0
+17 3 * * * root [ -x /usr/libexec/cronguard/nightly-export.pl ] && cronguard run --group batch-nightly --lock nightly-export.pl --schedule '17 3 * * *' --lease FQDN_mem=512:MEMMB -- /usr/libexec/cronguard/nightly-export.pl --export-all --mod 2 --rem 0
 
 # testdata/switchman/perl/nightly-export.pl
-47 3 * * * root cronguard run --group batch-nightly --lock nightly-export.pl --schedule '47 3 * * *' --lease FQDN_mem=512:MEMMB --lease FQDN_cpu=2:CPU -- /usr/libexec/cronguard/nightly-export.pl --export-all --mod 2 --rem 1
+47 3 * * * root [ -x /usr/libexec/cronguard/nightly-export.pl ] && cronguard run --group batch-nightly --lock nightly-export.pl --schedule '47 3 * * *' --lease FQDN_mem=512:MEMMB --lease FQDN_cpu=2:CPU -- /usr/libexec/cronguard/nightly-export.pl --export-all --mod 2 --rem 1
 
 # testdata/switchman/perl/nightly-export.pl
-*/10 * * * * export /usr/libexec/cronguard/nightly-export.pl --cleanup-spool
+*/10 * * * * export [ -x /usr/libexec/cronguard/nightly-export.pl ] && /usr/libexec/cronguard/nightly-export.pl --cleanup-spool

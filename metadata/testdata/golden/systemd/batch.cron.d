@@ -9,11 +9,11 @@ MAILTO=root
 
 # testdata/scripts/cleanup.sh
 MAILTO=ops@example.com
-17 3 * * * www-data [ -d /run/systemd/system ] || { LANG=C.UTF-8 CLEANUP_MODE='dry run' cronguard run --group batch-hosts --lock cleanup-all --schedule '17 3 * * *' --wait 90 --timeout 2h --splay 5m --output failure --lease mem=2:8 --lease FQDN_cpu=1:CPU -- /usr/libexec/cronguard/cleanup.sh --older-than 30d --match '*.log' --stamp '+\%Y-\%m-\%d' 'it'\''s'; }
+17 3 * * * www-data [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/cleanup.sh ] && LANG=C.UTF-8 CLEANUP_MODE='dry run' cronguard run --group batch-hosts --lock cleanup-all --schedule '17 3 * * *' --wait 90 --timeout 2h --splay 5m --output failure --lease mem=2:8 --lease FQDN_cpu=1:CPU -- /usr/libexec/cronguard/cleanup.sh --older-than 30d --match '*.log' --stamp '+\%Y-\%m-\%d' 'it'\''s'; }
 
 # testdata/scripts/sub/rotate.py
 MAILTO=root
-@hourly root [ -d /run/systemd/system ] || { cronguard run --group batch --lock rotate.py --schedule @hourly -- /usr/libexec/cronguard/rotate.py --keep 24; }
+@hourly root [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/rotate.py ] && cronguard run --group batch --lock rotate.py --schedule @hourly -- /usr/libexec/cronguard/rotate.py --keep 24; }
 
 # testdata/scripts/sub/rotate.py
-45 23 * * sun root [ -d /run/systemd/system ] || { cronguard run --group batch --lock rotate.py --schedule '45 23 * * sun' -- /usr/libexec/cronguard/rotate.py --keep 24; }
+45 23 * * sun root [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/rotate.py ] && cronguard run --group batch --lock rotate.py --schedule '45 23 * * sun' -- /usr/libexec/cronguard/rotate.py --keep 24; }

@@ -7,7 +7,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MAILTO=root
 
 # testdata/systemd/odd.sh
-0 9 1 * mon root [ -d /run/systemd/system ] || { GREETING='a "b" $c' cronguard run --group odd --lock odd@first+job --schedule '0 9 1 * mon' -- /usr/libexec/cronguard/odd.sh --cost '$5' --at '\%H'; }
+0 9 1 * mon root [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/odd.sh ] && GREETING='a "b" $c' cronguard run --group odd --lock odd@first+job --schedule '0 9 1 * mon' -- /usr/libexec/cronguard/odd.sh --cost '$5' --at '\%H'; }
 
 # testdata/systemd/odd.sh
-@reboot root cronguard run --group odd --lock odd.sh -- /usr/libexec/cronguard/odd.sh
+@reboot root [ -x /usr/libexec/cronguard/odd.sh ] && cronguard run --group odd --lock odd.sh -- /usr/libexec/cronguard/odd.sh

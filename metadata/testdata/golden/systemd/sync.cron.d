@@ -8,8 +8,8 @@ MAILTO=root
 
 # testdata/scripts/sync.js
 MAILTO=""
-0 9-17/2 * jan-jun mon-fri root [ -d /run/systemd/system ] || { cronguard run --group sync --lock sync.js-48e8f925 --schedule '0 9-17/2 * jan-jun mon-fri' -- /usr/libexec/cronguard/sync.js --target s3://bucket/path --dry-run; }
+0 9-17/2 * jan-jun mon-fri root [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/sync.js ] && cronguard run --group sync --lock sync.js-48e8f925 --schedule '0 9-17/2 * jan-jun mon-fri' -- /usr/libexec/cronguard/sync.js --target s3://bucket/path --dry-run; }
 
 # testdata/scripts/sync.js
 MAILTO=root
-30 4 1,15 * * root [ -d /run/systemd/system ] || { cronguard run --group sync --lock sync.js-b255a6b0 --schedule '30 4 1,15 * *' -- /usr/libexec/cronguard/sync.js --full; }
+30 4 1,15 * * root [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/sync.js ] && cronguard run --group sync --lock sync.js-b255a6b0 --schedule '30 4 1,15 * *' -- /usr/libexec/cronguard/sync.js --full; }
