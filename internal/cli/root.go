@@ -61,7 +61,7 @@ func newRootCmd(stdout, stderr io.Writer) *rootCmd {
 	f.StringVar(&g.logFormat, "log-format", "", "json|console (env CRONGUARD_LOG_FORMAT; key log_format; default json)")
 	f.StringVar(&g.logFile, "log-file", "", "log file, - for stderr (env CRONGUARD_LOG_FILE; key logfile; default syslog)")
 	cmd.CompletionOptions.HiddenDefaultCmd = false
-	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g), newPreflightCmd(g))
+	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newHistoryCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g), newPreflightCmd(g))
 	return &rootCmd{cmd}
 }
 
