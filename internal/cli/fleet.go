@@ -190,7 +190,6 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 		Use:   "config",
 		Short: "Read, validate and change the fleet config in ZooKeeper",
 	}
-	cmd.PersistentFlags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
 	cmd.PersistentFlags().BoolVar(&o.noSwitchman, "no-switchman", false, "no switchman host is left: allow a fleet config longer than switchman's data_read_len (key no_switchman)")
 	cmd.AddCommand(
 		&cobra.Command{
@@ -199,7 +198,7 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 			Args:  cobra.NoArgs,
 			RunE:  func(cmd *cobra.Command, _ []string) error { return o.get(cmd.Context()) },
 		},
-		o.newInitCmd(),
+		o.dryRunFlag(o.newInitCmd()),
 		o.forceFlag(&cobra.Command{
 			Use:   "set FILE|-",
 			Short: "Replace the fleet config after validating it (compare-and-set)",
@@ -222,9 +221,17 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-// forceFlag gives set and edit --force: write a config with near-miss
-// names without asking.
+// dryRunFlag gives a command that writes --dry-run (only those: get and
+// validate write nothing anyway).
+func (o *configOptions) dryRunFlag(cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
+	return cmd
+}
+
+// forceFlag gives set and edit --force (and --dry-run): write a config
+// with near-miss names without asking.
 func (o *configOptions) forceFlag(cmd *cobra.Command) *cobra.Command {
+	o.dryRunFlag(cmd)
 	cmd.Flags().BoolVar(&o.force, "force", false, "write even when a host member looks like a misspelt group (else asked on a terminal, refused otherwise)")
 	return cmd
 }
