@@ -328,7 +328,7 @@ func TestE2E_ACLOperatorDeletesHeldLock(t *testing.T) {
 	if p := e.runAs(opCfg, "admin", "config", "init", "--acl", "--worker", aclWorker); p.code != 0 {
 		t.Fatalf("config init --acl: %d %s", p.code, p.stderr.String())
 	}
-	if p := e.runAs(opCfg, "admin", "assign", "g", "hostA"); p.code != 0 {
+	if p := e.runAs(opCfg, "admin", "assign", "--create", "g", "hostA"); p.code != 0 {
 		t.Fatalf("assign: %d %s", p.code, p.stderr.String())
 	}
 	job, childFile, _, _ := e.longJob("job")
@@ -359,7 +359,7 @@ func TestE2E_ACLUnauthenticatedSetOfHeldLock(t *testing.T) {
 	if p := e.runAs(opCfg, "admin", "config", "init", "--acl", "--worker", aclWorker); p.code != 0 {
 		t.Fatalf("config init --acl: %d %s", p.code, p.stderr.String())
 	}
-	if p := e.runAs(opCfg, "admin", "assign", "g", "hostA"); p.code != 0 {
+	if p := e.runAs(opCfg, "admin", "assign", "--create", "g", "hostA"); p.code != 0 {
 		t.Fatalf("assign: %d %s", p.code, p.stderr.String())
 	}
 	release := filepath.Join(e.dir, "release")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestE2E_ConfigCommands(t *testing.T) {
 	if code, _, _ := e.op("config", "init"); code != 1 {
 		t.Fatalf("second init: %d, want 1 (refused)", code)
 	}
-	if code, out, _ := e.op("assign", "reports", "box-a", "box-b"); code != 0 || !strings.Contains(out, `+      "box-a",`) {
+	if code, out, _ := e.op("assign", "--create", "reports", "box-a", "box-b"); code != 0 || !strings.Contains(out, `+      "box-a",`) {
 		t.Fatalf("assign: %d\n%s", code, out)
 	}
 	before := e.fleetData()
@@ -172,7 +173,7 @@ func TestE2E_ACLs(t *testing.T) {
 	if p := as(operator, "x", "config", "init", "--acl", "--worker", "w:wsecret"); p.code != 0 {
 		t.Fatalf("init --acl: %d %s", p.code, p.stderr.String())
 	}
-	if p := as(operator, "x", "assign", "g", "hostA"); p.code != 0 {
+	if p := as(operator, "x", "assign", "--create", "g", "hostA"); p.code != 0 {
 		t.Fatalf("operator assign: %d %s", p.code, p.stderr.String())
 	}
 	if p := as(worker, "hostA", "run", "-g", "g", "--", "true"); p.code != 0 {
@@ -196,30 +197,124 @@ func TestE2E_ACLs(t *testing.T) {
 	}
 }
 
+// opTTY runs an operator command with a terminal on its stdin (through
+// util-linux script(1)), typing input; it returns the exit code and what
+// the terminal showed (stdout and stderr together).
+func (e *env) opTTY(input string, args ...string) (int, string) {
+	e.t.Helper()
+	if _, err := exec.LookPath("script"); err != nil {
+		e.t.Skip("script(1) not installed: no terminal to test with")
+	}
+	all := append([]string{binPath, "--zk", e.zkAddr, "--prefix", e.prefix, "--hostname", "operator", "--log-file", "-", "--log-level", "warn"}, args...)
+	quoted := make([]string, len(all))
+	for i, a := range all {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	cmd := exec.Command("script", "-qec", strings.Join(quoted, " "), "/dev/null")
+	cmd.Env = append(withoutCronguardEnv(os.Environ()), "CRONGUARD_STATE_DIR="+filepath.Join(e.dir, "state"))
+	cmd.Env = append(cmd.Env, e.extraEnv...)
+	cmd.Stdin = strings.NewReader(input)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		e.t.Fatalf("%v did not exit: %s", args, out)
+	}
+	return exitCodeOf(err), string(out)
+}
+
 func TestE2E_ConfigEdit(t *testing.T) {
 	e := newEnv(t)
-	e.writeFleet(`{"groups": {"g": "a"}}`)
+	e.writeFleet(`{"groups": {"reports": "box-a"}}`)
 	// An "editor" that first writes a cycle, then (re-opened) a valid config.
-	state := filepath.Join(e.dir, "state")
+	state := filepath.Join(e.dir, "edit-state")
 	editor := e.script("editor", `if [ -e `+state+` ]; then
-  printf '{"groups": {"g": ["a", "b"]}}' > "$1"
+  printf '{"groups": {"reports": ["box-a", "box-b"]}}' > "$1"
 else
   echo 1 > `+state+`
-  printf '{"groups": {"g": ["h"], "h": ["g"]}}' > "$1"
+  printf '{"groups": {"reports": ["h"], "h": ["reports"]}}' > "$1"
 fi
 `)
 	e.extraEnv = []string{"EDITOR=" + editor}
-	code, out, errOut := e.op("config", "edit")
+	// Without a terminal it refuses at once, whatever the editor.
+	start := time.Now()
+	if code, _, errOut := e.op("config", "edit"); code != 1 || !strings.Contains(errOut, "terminal") || time.Since(start) > 10*time.Second {
+		t.Fatalf("config edit without a terminal: %d %q", code, errOut)
+	}
+	code, out := e.opTTY("", "config", "edit")
 	if code != 0 {
-		t.Fatalf("config edit: %d %s", code, errOut)
+		t.Fatalf("config edit: %d %s", code, out)
 	}
-	if !strings.Contains(errOut, "cycle") || !strings.Contains(errOut, "re-opening") {
-		t.Errorf("the invalid draft was not reported: %q", errOut)
+	if !strings.Contains(out, "cycle") || !strings.Contains(out, "re-opening") {
+		t.Errorf("the invalid draft was not reported: %q", out)
 	}
-	if !strings.Contains(out, `+      "b"`) {
+	if !strings.Contains(out, `+      "box-b"`) {
 		t.Errorf("no diff printed: %q", out)
 	}
-	if got := e.fleetData(); !strings.Contains(got, `"b"`) || strings.Contains(got, `"h"`) {
+	if got := e.fleetData(); !strings.Contains(got, `"box-b"`) || strings.Contains(got, `"h"`) {
 		t.Errorf("fleet config after edit: %s", got)
+	}
+}
+
+// TestE2E_Typos: assign to a group that does not exist is refused with the
+// closest name (unless --create), unassign of a host not in the group is
+// refused and writes nothing, a config that looks misspelt is asked about
+// on a terminal and refused elsewhere without --force, and a config that
+// did not change is never written.
+func TestE2E_Typos(t *testing.T) {
+	e := newEnv(t)
+	e.writeFleet(`{"groups":{"reports":["box-a"],"batch":["box1"]}}`)
+	_, st, _ := e.conn.Get(e.prefix)
+	version := func() int32 {
+		_, s, err := e.conn.Get(e.prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Version
+	}
+	if code, _, errOut := e.op("assign", "reprots", "box-b"); code != 1 || !strings.Contains(errOut, "no group reprots; did you mean reports?") || version() != st.Version {
+		t.Fatalf("assign to a misspelt group: %d %q", code, errOut)
+	}
+	if code, out, errOut := e.op("assign", "--create", "web", "w1"); code != 0 || !strings.Contains(out, `"web"`) || !strings.Contains(e.fleetData(), `"w1"`) {
+		t.Fatalf("assign --create: %d %q %q", code, out, errOut)
+	}
+	v := version()
+	if code, _, errOut := e.op("unassign", "reports", "box-a", "box-z"); code != 1 || !strings.Contains(errOut, "box-z is not in group reports") || version() != v {
+		t.Fatalf("unassign of a host not in the group: %d %q (version %d -> %d)", code, errOut, v, version())
+	}
+	if code, _, errOut := e.op("unassign", "bacth", "box1"); code != 1 || !strings.Contains(errOut, "did you mean batch?") {
+		t.Fatalf("unassign from a misspelt group: %d %q", code, errOut)
+	}
+	// The same config in another layout: unchanged, not written.
+	e.setFleet(`{"groups":{"reports":["box-a"],"batch":["box1"]}}`)
+	v = version()
+	same := filepath.Join(e.dir, "same.json")
+	os.WriteFile(same, []byte("{\n \"groups\": {\"batch\": [\"box1\"], \"reports\": [\"box-a\"]}\n}\n"), 0o644)
+	if code, out, _ := e.op("config", "set", same); code != 0 || !strings.Contains(out, "unchanged") || version() != v {
+		t.Fatalf("set of the same config: %d %q (version %d -> %d)", code, out, v, version())
+	}
+	if code, out, _ := e.op("assign", "reports", "box-a"); code != 0 || !strings.Contains(out, "unchanged") || version() != v {
+		t.Fatalf("assign of a member: %d %q (version %d -> %d)", code, out, v, version())
+	}
+	// A near-miss name: refused without a terminal, asked on one.
+	typo := filepath.Join(e.dir, "typo.json")
+	os.WriteFile(typo, []byte(`{"groups":{"reports":["box-a"],"batch":["box1","reprots"]}}`), 0o644)
+	if code, out, errOut := e.op("config", "set", typo); code != 1 || !strings.Contains(out, `looks like group "reports" misspelt`) || !strings.Contains(errOut, "--force") || version() != v {
+		t.Fatalf("set with a near miss, no terminal: %d %q %q", code, out, errOut)
+	}
+	if code, out := e.opTTY("n\n", "config", "set", typo); code != 1 || !strings.Contains(out, "[y/N]") || version() != v {
+		t.Fatalf("set with a near miss, answered n: %d %q", code, out)
+	}
+	if code, out := e.opTTY("y\n", "config", "set", typo); code != 0 || version() == v {
+		t.Fatalf("set with a near miss, answered y: %d %q", code, out)
+	}
+	os.WriteFile(typo, []byte(`{"groups":{"reports":["box-a"],"batch":["box1","reprots","bacth"]}}`), 0o644)
+	if code, _, errOut := e.op("config", "set", "--force", typo); code != 0 || !strings.Contains(e.fleetData(), "bacth") {
+		t.Fatalf("set --force: %d %q", code, errOut)
 	}
 }

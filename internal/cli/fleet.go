@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/cronguard/cronguard/config"
 	"github.com/cronguard/cronguard/lease"
@@ -37,6 +41,10 @@ type adminConn struct {
 	conn *zk.Conn
 
 	noSwitchman bool // --no-switchman: writeFleet lifts switchman's data_read_len limit
+	// confirmNames, when set, is asked before writing a config that has
+	// host members looking like misspelt groups that the stored one has
+	// not (config set and edit); an error refuses the write.
+	confirmNames func(warnings []string) error
 }
 
 func (g *globalOptions) dialAdmin(ctx context.Context) (*adminConn, error) {
@@ -105,6 +113,14 @@ func (a *adminConn) writeFleet(out io.Writer, old []byte, version int32, next *c
 	if err != nil {
 		return err
 	}
+	cur, curErr := config.ParseFleet(old)
+	if curErr == nil {
+		if canon, err := cur.Marshal(); err == nil && string(canon) == string(data) {
+			// The same config (perhaps another layout of it): never rewritten.
+			fmt.Fprintln(out, "unchanged: nothing written")
+			return nil
+		}
+	}
 	if err := config.CheckFleetSize(len(data)); err != nil {
 		return refused("refusing to write the fleet config: %v: nothing written", err)
 	}
@@ -115,10 +131,25 @@ func (a *adminConn) writeFleet(out io.Writer, old []byte, version int32, next *c
 	}
 	diff := unifiedDiff(string(old), string(data), a.st.root)
 	if diff == "" {
-		fmt.Fprintln(out, "no change")
+		fmt.Fprintln(out, "unchanged: nothing written")
 		return nil
 	}
 	fmt.Fprint(out, diff)
+	if a.confirmNames != nil {
+		if curErr != nil {
+			cur = nil
+		}
+		if w := newNearMisses(cur, next); len(w) > 0 {
+			for _, x := range w {
+				fmt.Fprintf(out, "warning: %s\n", x)
+			}
+			if !dryRun {
+				if err := a.confirmNames(w); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if dryRun {
 		fmt.Fprintln(out, "dry run: nothing written")
 		return nil
@@ -148,6 +179,7 @@ type configOptions struct {
 	g           *globalOptions
 	dryRun      bool
 	noSwitchman bool
+	force       bool
 	acl         bool
 	worker      string
 }
@@ -158,7 +190,6 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 		Use:   "config",
 		Short: "Read, validate and change the fleet config in ZooKeeper",
 	}
-	cmd.PersistentFlags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
 	cmd.PersistentFlags().BoolVar(&o.noSwitchman, "no-switchman", false, "no switchman host is left: allow a fleet config longer than switchman's data_read_len (key no_switchman)")
 	cmd.AddCommand(
 		&cobra.Command{
@@ -167,19 +198,19 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 			Args:  cobra.NoArgs,
 			RunE:  func(cmd *cobra.Command, _ []string) error { return o.get(cmd.Context()) },
 		},
-		o.newInitCmd(),
-		&cobra.Command{
+		o.dryRunFlag(o.newInitCmd()),
+		o.forceFlag(&cobra.Command{
 			Use:   "set FILE|-",
 			Short: "Replace the fleet config after validating it (compare-and-set)",
 			Args:  cobra.ExactArgs(1),
 			RunE:  func(cmd *cobra.Command, args []string) error { return o.set(cmd.Context(), args[0]) },
-		},
-		&cobra.Command{
+		}),
+		o.forceFlag(&cobra.Command{
 			Use:   "edit",
-			Short: "Edit the fleet config in $EDITOR; validated, re-opened on error, written with compare-and-set",
+			Short: "Edit the fleet config in $VISUAL, $EDITOR, sensible-editor, editor or vi; validated, re-opened on error, written with compare-and-set",
 			Args:  cobra.NoArgs,
 			RunE:  func(cmd *cobra.Command, _ []string) error { return o.edit(cmd.Context()) },
-		},
+		}),
 		&cobra.Command{
 			Use:   "validate [FILE|-]",
 			Short: "Check a fleet config file, or the one in ZooKeeper",
@@ -188,6 +219,56 @@ func newConfigCmd(g *globalOptions) *cobra.Command {
 		},
 	)
 	return cmd
+}
+
+// dryRunFlag gives a command that writes --dry-run (only those: get and
+// validate write nothing anyway).
+func (o *configOptions) dryRunFlag(cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
+	return cmd
+}
+
+// forceFlag gives set and edit --force (and --dry-run): write a config
+// with near-miss names without asking.
+func (o *configOptions) forceFlag(cmd *cobra.Command) *cobra.Command {
+	o.dryRunFlag(cmd)
+	cmd.Flags().BoolVar(&o.force, "force", false, "write even when a host member looks like a misspelt group (else asked on a terminal, refused otherwise)")
+	return cmd
+}
+
+// confirmNames asks whether to write a config with near-miss names: yes
+// with --force, the operator's answer on a terminal, no otherwise.
+func (o *configOptions) confirmNames(warnings []string) error {
+	if o.force {
+		return nil
+	}
+	if !o.g.stdinTerminal() {
+		return refused("%d name(s) look like misspelt groups (see above): nothing written; fix them, or pass --force", len(warnings))
+	}
+	fmt.Fprintf(o.g.stderr, "write it anyway? [y/N] ")
+	line, _ := bufio.NewReader(o.g.input()).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return refused("not confirmed: nothing written")
+}
+
+// input is the commands' stdin.
+func (g *globalOptions) input() io.Reader {
+	if g.stdin != nil {
+		return g.stdin
+	}
+	return os.Stdin
+}
+
+// stdinTerminal reports whether stdin is a terminal, someone to ask.
+func (g *globalOptions) stdinTerminal() bool {
+	if g.isTerminal != nil {
+		return g.isTerminal()
+	}
+	_, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 func (o *configOptions) newInitCmd() *cobra.Command {
@@ -355,17 +436,25 @@ func (o *configOptions) set(ctx context.Context, file string) error {
 		return err
 	}
 	defer a.Close()
-	a.noSwitchman = o.noSwitchman
+	a.noSwitchman, a.confirmNames = o.noSwitchman, o.confirmNames
 	return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
 }
 
 func (o *configOptions) edit(ctx context.Context) error {
+	// Without a terminal the editor would wait for input that never comes.
+	if !o.g.stdinTerminal() {
+		return refused("config edit needs a terminal on stdin: without one, use `config get > FILE`, change FILE, then `config set FILE`")
+	}
+	editor, err := findEditor(o.g.getenv)
+	if err != nil {
+		return err
+	}
 	a, old, version, err := o.g.dialFleet(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	a.noSwitchman = o.noSwitchman
+	a.noSwitchman, a.confirmNames = o.noSwitchman, o.confirmNames
 	f, err := os.CreateTemp("", "cronguard-fleet-*.json")
 	if err != nil {
 		return err
@@ -383,7 +472,7 @@ func (o *configOptions) edit(ctx context.Context) error {
 		if err := os.WriteFile(f.Name(), draft, 0o600); err != nil {
 			return err
 		}
-		if err := runEditor(f.Name(), o.g.getenv); err != nil {
+		if err := runEditor(editor, f.Name()); err != nil {
 			return err
 		}
 		edited, err := os.ReadFile(f.Name())
@@ -391,7 +480,7 @@ func (o *configOptions) edit(ctx context.Context) error {
 			return err
 		}
 		if string(edited) == string(original) {
-			fmt.Fprintln(o.g.stdout, "no change")
+			fmt.Fprintln(o.g.stdout, "unchanged: nothing written")
 			return nil
 		}
 		next, problem := parseAndValidate(edited)
@@ -418,10 +507,34 @@ func parseAndValidate(data []byte) (*config.Fleet, error) {
 	return f, nil
 }
 
-// runEditor runs $VISUAL or $EDITOR (default vi) on path, through the shell
-// so that an editor with flags ("code --wait") works.
-func runEditor(path string, getenv func(string) string) error {
-	editor := firstNonEmpty(getenv("VISUAL"), getenv("EDITOR"), "vi")
+// editorFallbacks are tried in $PATH order after $VISUAL and $EDITOR:
+// Debian's choice (sensible-editor, the editor alternative), then vi.
+var editorFallbacks = []string{"sensible-editor", "editor", "vi"}
+
+// findEditor returns the shell words of the editor: $VISUAL, $EDITOR (as
+// given, so that "code --wait" works), else the first of editorFallbacks
+// found in $PATH.
+func findEditor(getenv func(string) string) (string, error) {
+	if e := firstNonEmpty(getenv("VISUAL"), getenv("EDITOR")); e != "" {
+		return e, nil
+	}
+	for _, name := range editorFallbacks {
+		for _, dir := range filepath.SplitList(getenv("PATH")) {
+			if dir == "" {
+				continue
+			}
+			p := filepath.Join(dir, name)
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				return shellQuote(p), nil
+			}
+		}
+	}
+	return "", refused("no editor: set $VISUAL or $EDITOR (none of %s is in $PATH)", strings.Join(editorFallbacks, ", "))
+}
+
+// runEditor runs editor (shell words) on path, through the shell so that an
+// editor with flags ("code --wait") works.
+func runEditor(editor, path string) error {
 	cmd := exec.Command("/bin/sh", "-c", editor+` "$1"`, "sh", path)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -511,11 +624,7 @@ func hostWarnings(ctx context.Context, f *config.Fleet, lookup func(context.Cont
 				continue
 			}
 			seen[h] = true
-			for _, other := range groups {
-				if oneEditApart(h, other) {
-					warnings = append(warnings, fmt.Sprintf("%q in group %q is a host, but looks like group %q misspelt", h, g, other))
-				}
-			}
+			warnings = append(warnings, nearMisses(h, g, groups)...)
 			// Only names that look like DNS names: a short identity
 			// such as "box-a" is a --hostname, not something to resolve.
 			if !strings.Contains(h, ".") {
@@ -527,6 +636,85 @@ func hostWarnings(ctx context.Context, f *config.Fleet, lookup func(context.Cont
 		}
 	}
 	return warnings
+}
+
+// nearMisses warns when host member h of group g is one edit away from one
+// of groups.
+func nearMisses(h, g string, groups []string) []string {
+	var warnings []string
+	for _, other := range groups {
+		if oneEditApart(h, other) {
+			warnings = append(warnings, fmt.Sprintf("%q in group %q is a host, but looks like group %q misspelt", h, g, other))
+		}
+	}
+	return warnings
+}
+
+// fleetNearMisses are all the near-miss warnings of f (no DNS look-ups).
+func fleetNearMisses(f *config.Fleet) []string {
+	if f == nil {
+		return nil
+	}
+	groups := slices.Sorted(maps.Keys(f.Groups))
+	var warnings []string
+	for _, g := range groups {
+		for _, h := range f.Groups[g] {
+			if _, isGroup := f.Groups[h]; isGroup || h == "" {
+				continue
+			}
+			warnings = append(warnings, nearMisses(h, g, groups)...)
+		}
+	}
+	return warnings
+}
+
+// newNearMisses are next's near-miss warnings that cur (the stored config,
+// nil when unreadable) does not have: a name kept on purpose is not asked
+// about again.
+func newNearMisses(cur, next *config.Fleet) []string {
+	old := map[string]bool{}
+	for _, w := range fleetNearMisses(cur) {
+		old[w] = true
+	}
+	var out []string
+	for _, w := range fleetNearMisses(next) {
+		if !old[w] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// closestName is the name of names nearest to s (Levenshtein distance,
+// ties broken by order), "" when names is empty.
+func closestName(s string, names []string) string {
+	best, bestD := "", -1
+	for _, n := range names {
+		if d := editDistance(s, n); bestD < 0 || d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // oneEditApart reports whether a and b differ by one insertion, deletion,
@@ -561,6 +749,7 @@ func oneEditApart(a, b string) bool {
 type assignOptions struct {
 	g           *globalOptions
 	add         bool
+	create      bool
 	dryRun      bool
 	noSwitchman bool
 }
@@ -581,6 +770,9 @@ func newAssignCmd(g *globalOptions, add bool) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the diff, write nothing")
 	cmd.Flags().BoolVar(&o.noSwitchman, "no-switchman", false, "no switchman host is left: allow a fleet config longer than switchman's data_read_len (key no_switchman)")
+	if add {
+		cmd.Flags().BoolVar(&o.create, "create", false, "create GROUP when it does not exist (else refused, as a typo)")
+	}
 	return cmd
 }
 
@@ -600,9 +792,10 @@ func (o *assignOptions) run(ctx context.Context, group string, hosts []string) e
 		next.Groups = map[string][]string{}
 	}
 	members := next.Groups[group]
-	if _, ok := next.Groups[group]; !ok && !o.add {
-		return refused("group %q does not exist in %s", group, a.st.root)
+	if _, ok := next.Groups[group]; !ok && !(o.add && o.create) {
+		return refused("%s", noGroupText(group, slices.Sorted(maps.Keys(cur.Groups)), o.add))
 	}
+	var missing []string
 	for _, h := range hosts {
 		i := slices.Index(members, h)
 		switch {
@@ -612,15 +805,37 @@ func (o *assignOptions) run(ctx context.Context, group string, hosts []string) e
 			members = slices.Delete(members, i, i+1)
 		case !o.add:
 			if ok, _ := cur.Eligible(group, h); ok {
-				fmt.Fprintf(o.g.stderr, "cronguard: %s is in %s through a subgroup (%s); unassign it there\n",
-					h, group, strings.Join(explainChain(cur, group, h), " -> "))
+				missing = append(missing, fmt.Sprintf("%s is in %s through a subgroup (%s); unassign it there",
+					h, group, strings.Join(explainChain(cur, group, h), " -> ")))
 			} else {
-				fmt.Fprintf(o.g.stderr, "cronguard: %s is not in group %s\n", h, group)
+				missing = append(missing, fmt.Sprintf("%s is not in group %s", h, group))
 			}
 		}
 	}
+	if len(missing) > 0 {
+		// A typo must not pass for success, nor remove the other hosts.
+		for _, m := range missing[:len(missing)-1] {
+			fmt.Fprintf(o.g.stderr, "cronguard: %s\n", m)
+		}
+		return refused("%s: nothing written", missing[len(missing)-1])
+	}
 	next.Groups[group] = members
 	return a.writeFleet(o.g.stdout, old, version, next, o.dryRun)
+}
+
+// noGroupText is the refusal of a group that does not exist, with the
+// closest existing name.
+func noGroupText(group string, groups []string, add bool) string {
+	s := fmt.Sprintf("no group %s", group)
+	if c := closestName(group, groups); c != "" {
+		s += fmt.Sprintf("; did you mean %s?", c)
+	} else {
+		s += " (the fleet config has no groups)"
+	}
+	if add {
+		s += " (--create makes a new group)"
+	}
+	return s
 }
 
 func explainChain(f *config.Fleet, group, host string) []string {

@@ -97,10 +97,14 @@ func TestIntegration_ConfigSetRefusesDuplicatesAndOversize(t *testing.T) {
 		// The "editor" writes the same broken text every time: the second
 		// identical save gives up.
 		t.Setenv("VISUAL", "cp "+filepath.Join(dir, "dup.json"))
-		code, stdout, stderr := runCronguard(t, append([]string{"config", "edit"}, env...)...)
+		var stdout, stderr bytes.Buffer
+		root := newRootCmd(&stdout, &stderr)
+		root.g.isTerminal = func() bool { return true }
+		root.SetArgs(append([]string{"config", "edit"}, env...))
+		code := mapError(root.Execute(), &stderr)
 		want := `duplicate key "groups"`
-		if code != ExitRefused || !strings.Contains(stderr, want) {
-			t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, stdout, stderr, want)
+		if code != ExitRefused || !strings.Contains(stderr.String(), want) {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, stdout.String(), stderr.String(), want)
 		}
 		unchanged(t)
 	})

@@ -109,7 +109,18 @@ func (o *genOptions) run(paths []string) error {
 		}
 	}
 	if dir == "" {
-		for _, f := range files {
+		// One package: its file as it is. Several, one stream: a comment
+		// line (valid in cron.d) says where each package's file begins.
+		for i, f := range files {
+			sep := ""
+			if i > 0 {
+				sep = "\n"
+			}
+			if len(files) > 1 {
+				if _, err := fmt.Fprintf(o.g.stdout, "%s# ==> package %s (cron.d file %s) <==\n", sep, f.Package, f.Package); err != nil {
+					return err
+				}
+			}
 			if _, err := o.g.stdout.Write(f.Data); err != nil {
 				return err
 			}

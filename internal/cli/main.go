@@ -77,13 +77,31 @@ func mapError(err error, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "cronguard: %s\n", oneLine(ee.err.Error()))
+			fmt.Fprintf(stderr, "cronguard: %s\n", userText(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "cronguard: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(stderr, "cronguard: %s\n", userText(err))
 	return ExitOwnFailure
 }
+
+// userText is err as the operator reads it: one line, without the package
+// prefixes of Go's sentinel errors ("lock: invalid lock name" is "invalid
+// lock name"), wherever they are in the chain of wrapped messages.
+func userText(err error) string {
+	s := oneLine(err.Error())
+	for _, p := range goPackagePrefixes {
+		if strings.HasPrefix(s, p) {
+			s = s[len(p):]
+		}
+		s = strings.ReplaceAll(s, ": "+p, ": ")
+		s = strings.ReplaceAll(s, "("+p, "(")
+	}
+	return s
+}
+
+// goPackagePrefixes are the prefixes of the packages' own error messages.
+var goPackagePrefixes = []string{"lock: ", "lease: ", "session: ", "supervise: ", "config: "}
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")

@@ -32,10 +32,15 @@ type globalOptions struct {
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// stdin and isTerminal stand in for os.Stdin and whether it is a
+	// terminal (tests); nil: the real ones.
+	stdin      io.Reader
+	isTerminal func() bool
 }
 
 type rootCmd struct {
 	*cobra.Command
+	g *globalOptions
 }
 
 func newRootCmd(stdout, stderr io.Writer) *rootCmd {
@@ -61,8 +66,8 @@ func newRootCmd(stdout, stderr io.Writer) *rootCmd {
 	f.StringVar(&g.logFormat, "log-format", "", "json|console (env CRONGUARD_LOG_FORMAT; key log_format; default json)")
 	f.StringVar(&g.logFile, "log-file", "", "log file, - for stderr (env CRONGUARD_LOG_FILE; key logfile; default syslog)")
 	cmd.CompletionOptions.HiddenDefaultCmd = false
-	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g), newPreflightCmd(g))
-	return &rootCmd{cmd}
+	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newHistoryCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g), newPreflightCmd(g))
+	return &rootCmd{cmd, g}
 }
 
 // allowEmptyAnnotation marks a flag whose empty value means something

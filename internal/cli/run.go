@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -83,6 +82,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.Var(durationValue{&o.wait}, "wait", "wait up to D for a busy lock (0 = skip at once)")
 	f.Var(durationValue{&o.timeout}, "timeout", "stop CMD after D (exit 124)")
 	f.Var(durationValue{&o.killGrace}, "kill-grace", "SIGTERM -> SIGKILL grace (default: termination_timeout, 10s)")
+	f.Lookup("kill-grace").DefValue = "" // the usage says the default; pflag would add "(default 0s)"
 	f.Var(durationValue{&o.splay}, "splay", "delay hash(lock) mod D before contacting ZooKeeper, the same on every host")
 	f.IntVar(&o.skipCode, "skip-code", 0, "exit code when the run is skipped")
 	f.StringVar(&o.schedule, "schedule", "", "the cron line's schedule (5 fields or an @macro): run once per slot across the fleet, skip (already_ran) a slot claimed already")
@@ -395,7 +395,7 @@ func (e *runEnv) lockData() []byte {
 		RunID   string `json:"run_id"`
 		Start   string `json:"start"`
 		Command string `json:"command"`
-	}{e.st.hostname, os.Getpid(), e.runID, time.Now().UTC().Format(time.RFC3339Nano), strings.Join(e.o.command, " ")})
+	}{e.st.hostname, os.Getpid(), e.runID, time.Now().UTC().Format(time.RFC3339Nano), shellJoin(e.o.command)})
 	return data
 }
 

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -116,6 +118,15 @@ func (e *runEnv) takeLock(ctx context.Context, sess *session.Session, p string, 
 	return lk, err
 }
 
+// holderField logs a busy lock's data as "holder": an object when it is
+// cronguard's JSON, a string otherwise (switchman's "host pid").
+func holderField(ev *zerolog.Event, holder []byte) *zerolog.Event {
+	if t := bytes.TrimSpace(holder); len(t) > 0 && t[0] == '{' && json.Valid(t) {
+		return ev.RawJSON("holder", t)
+	}
+	return ev.Str("holder", string(holder))
+}
+
 // acquireLock takes the run's lock. A busy lock is a skip (exit
 // --skip-code), logged with the holder's data, unless --wait D is set: then
 // the run waits for it in the fair queue <prefix>/queues/_locks, as entry
@@ -129,7 +140,7 @@ func (e *runEnv) acquireLock(ctx context.Context) (*lock.Lock, error) {
 	var holder []byte
 	busy := func(waited time.Duration) error {
 		return e.skip(reasonLockBusy, func(ev *zerolog.Event) *zerolog.Event {
-			ev = ev.Str("holder", string(holder))
+			ev = holderField(ev, holder)
 			if waited > 0 {
 				ev = ev.Dur("waited", waited)
 			}
@@ -166,7 +177,7 @@ func (e *runEnv) acquireLock(ctx context.Context) (*lock.Lock, error) {
 	if err != nil {
 		return nil, e.waitFailed(err)
 	}
-	e.log.Debug().Str("queue", ticket.Path()).Str("holder", string(holder)).Dur("wait", e.o.wait).Msg("lock busy; waiting")
+	holderField(e.log.Debug().Str("queue", ticket.Path()), holder).Dur("wait", e.o.wait).Msg("lock busy; waiting")
 	for {
 		err := lease.WaitGone(ctx, sess, p, deadline)
 		if errors.Is(err, lease.ErrTimeout) {

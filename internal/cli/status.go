@@ -99,6 +99,9 @@ type statusSnapshot struct {
 	Locks  []heldLock          `json:"locks"`
 	Runs   []statusRun         `json:"runs"`
 	Errors []string            `json:"errors,omitempty"`
+	// fleetErr is why the fleet config could not be read: status shows
+	// the rest, then exits 1.
+	fleetErr error
 }
 
 func (o *statusOptions) run(ctx context.Context) error {
@@ -115,9 +118,14 @@ func (o *statusOptions) run(ctx context.Context) error {
 	if o.json {
 		enc := json.NewEncoder(o.g.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(snap)
+		err = enc.Encode(snap)
+	} else {
+		err = renderStatus(o.g.stdout, snap, now)
 	}
-	return renderStatus(o.g.stdout, snap, now)
+	if err == nil && snap.fleetErr != nil {
+		return refused("the fleet config in %s is broken: %v", snap.Prefix, snap.fleetErr)
+	}
+	return err
 }
 
 func (a *adminConn) snapshot(onlyGroup string, now time.Time) (*statusSnapshot, error) {
@@ -130,6 +138,7 @@ func (a *adminConn) snapshot(onlyGroup string, now time.Time) (*statusSnapshot, 
 	fleet, err := config.ParseFleet(data)
 	if err != nil {
 		snap.Errors = append(snap.Errors, fmt.Sprintf("fleet config: %v", err))
+		snap.fleetErr = err
 	} else {
 		snap.Host.Groups = groupsOf(fleet, snap.Host.Name)
 		if snap.Host.Groups == nil {
