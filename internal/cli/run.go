@@ -31,6 +31,9 @@ const (
 	reasonIneligible = "ineligible"
 	reasonTimeout    = "timeout"
 	reasonSignal     = "signal"
+	// reasonOOM: the kernel's OOM killer killed a process of the job in
+	// its cgroup (--memory-max).
+	reasonOOM = "oom"
 )
 
 type runOptions struct {
@@ -48,6 +51,9 @@ type runOptions struct {
 	schedule  string
 	now       string // hidden --now: the moment cron fired, for tests
 	command   []string
+	// Resource limits (run_limits.go), as written.
+	nice, ionice, memoryMax, cpuMax string
+	rlimits                         []string
 
 	killGraceSet bool
 }
@@ -85,6 +91,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.schedule, "schedule", "", "the cron line's schedule (5 fields or an @macro): run once per slot across the fleet, skip (already_ran) a slot claimed already")
 	f.StringVar(&o.now, "now", "", "compute the slot as if cron had fired at this RFC 3339 time (tests)")
 	_ = f.MarkHidden("now")
+	addLimitFlags(f, o)
 	f.StringArrayVar(&o.leases, "lease", nil, "RES=COUNT:TOTAL lease of a resource listed in the fleet config (repeatable; macros CPU, MEMMB, FQDN)")
 	return cmd
 }
@@ -103,6 +110,8 @@ type runEnv struct {
 	// leaseOrdered is leases in the fleet config's resource order, checked
 	// against it when the config is first read.
 	leaseOrdered []leaseSpec
+	// limits are the job's resource limits; nil: none.
+	limits *supervise.Limits
 	// waitStart is when the run began waiting for its lock: --wait bounds
 	// the lock and the leases together.
 	waitStart time.Time
@@ -191,6 +200,9 @@ func (e *runEnv) execute(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := e.parseLimits(); err != nil {
+		return err
+	}
 	path, code, err := supervise.Resolve(o.command[0])
 	if err != nil {
 		return &exitError{code: code, err: err}
@@ -227,7 +239,8 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		e.log.Warn().Err(err).Msg("cannot become a child subreaper: descendants that call setsid may escape a stop")
 	}
 	pending, err := supervise.Prepare(supervise.Spec{Path: path, Args: o.command, LeftoverGrace: e.grace,
-		Env: append(os.Environ(), "CRONGUARD_LOCK="+e.lockName, "CRONGUARD_GROUP="+o.group, "CRONGUARD_RUN_ID="+e.runID)},
+		Env:    append(os.Environ(), "CRONGUARD_LOCK="+e.lockName, "CRONGUARD_GROUP="+o.group, "CRONGUARD_RUN_ID="+e.runID),
+		Limits: e.limits},
 		supervise.WithLogger(e.log))
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", o.command[0], err)
