@@ -180,6 +180,14 @@ func Command(e *Entry, o Options) string {
 	for _, l := range e.Leases {
 		w = append(w, "--lease", Quote(l))
 	}
+	for _, f := range []struct{ flag, v string }{{"--nice", e.Nice}, {"--ionice", e.IONice}, {"--memory-max", e.MemoryMax}, {"--cpu-max", e.CPUMax}} {
+		if f.v != "" {
+			w = append(w, f.flag, Quote(f.v))
+		}
+	}
+	for _, r := range e.Rlimits {
+		w = append(w, "--rlimit", Quote(r))
+	}
 	w = append(w, "--", Quote(o.ScriptPath(e)))
 	if len(e.Params) > 0 {
 		w = append(w, QuoteWords(e.Params))

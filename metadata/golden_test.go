@@ -83,6 +83,11 @@ func TestGolden(t *testing.T) {
 		seen["lease"] = seen["lease"] || len(e.Leases) > 0
 		seen["env"] = seen["env"] || len(e.Env) > 0
 		seen["mailto"] = seen["mailto"] || e.Mailto != nil
+		seen["nice"] = seen["nice"] || e.Nice != ""
+		seen["ionice"] = seen["ionice"] || e.IONice != ""
+		seen["memory_max"] = seen["memory_max"] || e.MemoryMax != ""
+		seen["cpu_max"] = seen["cpu_max"] || e.CPUMax != ""
+		seen["rlimit"] = seen["rlimit"] || len(e.Rlimits) > 0
 	}
 	for _, k := range Keys {
 		if !seen[k] {

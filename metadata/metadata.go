@@ -98,6 +98,10 @@ type Entry struct {
 	Leases  []string // RES=COUNT:TOTAL
 	Env     []EnvVar // set for the command only, in order
 	Mailto  *string  // nil: the file's default
+	// Resource limits, as written (run --nice, --ionice, --rlimit,
+	// --memory-max, --cpu-max); "" / nil = not set.
+	Nice, IONice, MemoryMax, CPUMax string
+	Rlimits                         []string
 
 	// LockExplicit tells whether Lock came from the block.
 	LockExplicit bool
@@ -117,4 +121,4 @@ type Entry struct {
 type EnvVar struct{ Name, Value string }
 
 // Keys lists the keys a block may hold.
-var Keys = []string{"env", "group", "lease", "lock", "mailto", "package", "params", "splay", "time", "timeout", "user", "wait"}
+var Keys = []string{"cpu_max", "env", "group", "ionice", "lease", "lock", "mailto", "memory_max", "nice", "package", "params", "rlimit", "splay", "time", "timeout", "user", "wait"}

@@ -14,6 +14,11 @@
 #   env: LANG=C.UTF-8 CLEANUP_MODE='dry run'
 #   mailto: ops@example.com
 #   splay: 5m
+#   nice: 10
+#   ionice: best-effort:7
+#   rlimit: nofile=4096 core=0
+#   memory_max: 2G
+#   cpu_max: 150%
 # </crontab>
 #
 # <crontab>
