@@ -11,6 +11,7 @@ import (
 	"github.com/cronguard/cronguard/config"
 	"github.com/cronguard/cronguard/lock"
 	"github.com/cronguard/cronguard/schedule"
+	"github.com/cronguard/cronguard/supervise"
 )
 
 // The patterns compile on first use: cronguard links this package, and
@@ -158,6 +159,8 @@ func setField(e *Entry, k, v string) string {
 		default:
 			return bad("%q: want yes or no", v)
 		}
+	case "nice", "ionice", "memory_max", "cpu_max", "rlimit":
+		return setLimitField(e, k, v)
 	case "mailto":
 		if !mailtoRE().MatchString(v) {
 			return bad("%q: want addresses without spaces, quotes or backslashes", v)
@@ -217,4 +220,41 @@ func leaseNumber(s string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// setLimitField validates a resource limit key as run reads the flag it
+// becomes; rlimit holds any number of NAME=SOFT[:HARD], space-separated.
+func setLimitField(e *Entry, k, v string) string {
+	var err error
+	switch k {
+	case "nice":
+		_, err = supervise.ParseNice(v)
+		e.Nice = v
+	case "ionice":
+		_, err = supervise.ParseIOnice(v)
+		e.IONice = v
+	case "memory_max":
+		_, err = supervise.ParseSize(v)
+		e.MemoryMax = v
+	case "cpu_max":
+		_, err = supervise.ParseCPUMax(v)
+		e.CPUMax = v
+	case "rlimit":
+		seen := map[string]bool{}
+		for _, r := range strings.Fields(v) {
+			rl, rerr := supervise.ParseRlimit(r)
+			if rerr == nil && seen[rl.Name] {
+				rerr = fmt.Errorf("%s is set twice", rl.Name)
+			}
+			if rerr != nil {
+				return k + ": " + rerr.Error()
+			}
+			seen[rl.Name] = true
+			e.Rlimits = append(e.Rlimits, r)
+		}
+	}
+	if err != nil {
+		return k + ": " + err.Error()
+	}
+	return ""
 }

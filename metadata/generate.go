@@ -178,27 +178,45 @@ func Command(e *Entry, o Options) string {
 		}
 		return strings.Join(w, " ")
 	}
-	w = append(w, "cronguard", "run")
-	if e.Group != "" {
-		w = append(w, "--group", Quote(e.Group))
-	}
-	w = append(w, "--lock", Quote(e.Lock))
-	if slotted(e.Time) {
-		w = append(w, "--schedule", Quote(e.Time))
-	}
-	for _, f := range []struct{ flag, v string }{{"--wait", e.Wait}, {"--timeout", e.Timeout}, {"--splay", e.Splay}, {"--output", e.Output}} {
-		if f.v != "" {
-			w = append(w, f.flag, Quote(f.v))
-		}
-	}
-	for _, l := range e.Leases {
-		w = append(w, "--lease", Quote(l))
+	w = append(w, "cronguard")
+	for _, a := range runArgs(e) {
+		w = append(w, Quote(a))
 	}
 	w = append(w, "--", Quote(o.ScriptPath(e)))
 	if len(e.Params) > 0 {
 		w = append(w, QuoteWords(e.Params))
 	}
 	return strings.Join(w, " ")
+}
+
+// runArgs are the words of a guarded entry's `run` up to "--", unquoted:
+// the cron line and the systemd service (ExecWords) both run these.
+func runArgs(e *Entry) []string {
+	w := []string{"run"}
+	if e.Group != "" {
+		w = append(w, "--group", e.Group)
+	}
+	w = append(w, "--lock", e.Lock)
+	if slotted(e.Time) {
+		w = append(w, "--schedule", e.Time)
+	}
+	for _, f := range []struct{ flag, v string }{{"--wait", e.Wait}, {"--timeout", e.Timeout}, {"--splay", e.Splay}, {"--output", e.Output}} {
+		if f.v != "" {
+			w = append(w, f.flag, f.v)
+		}
+	}
+	for _, l := range e.Leases {
+		w = append(w, "--lease", l)
+	}
+	for _, f := range []struct{ flag, v string }{{"--nice", e.Nice}, {"--ionice", e.IONice}, {"--memory-max", e.MemoryMax}, {"--cpu-max", e.CPUMax}} {
+		if f.v != "" {
+			w = append(w, f.flag, f.v)
+		}
+	}
+	for _, r := range e.Rlimits {
+		w = append(w, "--rlimit", r)
+	}
+	return w
 }
 
 // slotted reports whether a line gets --schedule (run once per slot,

@@ -88,6 +88,11 @@ func TestGolden(t *testing.T) {
 		seen["env"] = seen["env"] || len(e.Env) > 0
 		seen["mailto"] = seen["mailto"] || e.Mailto != nil
 		seen["persistent"] = seen["persistent"] || e.Persistent
+		seen["nice"] = seen["nice"] || e.Nice != ""
+		seen["ionice"] = seen["ionice"] || e.IONice != ""
+		seen["memory_max"] = seen["memory_max"] || e.MemoryMax != ""
+		seen["cpu_max"] = seen["cpu_max"] || e.CPUMax != ""
+		seen["rlimit"] = seen["rlimit"] || len(e.Rlimits) > 0
 	}
 	for _, k := range Keys {
 		if !seen[k] {

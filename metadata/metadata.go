@@ -102,6 +102,10 @@ type Entry struct {
 	// Persistent: its systemd timer catches up a run missed while the host
 	// was down (persistent: yes; systemd.go). Cron never does.
 	Persistent bool
+	// Resource limits, as written (run --nice, --ionice, --rlimit,
+	// --memory-max, --cpu-max); "" / nil = not set.
+	Nice, IONice, MemoryMax, CPUMax string
+	Rlimits                         []string
 
 	// LockExplicit tells whether Lock came from the block.
 	LockExplicit bool
@@ -121,4 +125,4 @@ type Entry struct {
 type EnvVar struct{ Name, Value string }
 
 // Keys lists the keys a block may hold.
-var Keys = []string{"env", "group", "lease", "lock", "mailto", "output", "package", "params", "persistent", "splay", "time", "timeout", "user", "wait"}
+var Keys = []string{"cpu_max", "env", "group", "ionice", "lease", "lock", "mailto", "memory_max", "nice", "output", "package", "params", "persistent", "rlimit", "splay", "time", "timeout", "user", "wait"}

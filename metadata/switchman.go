@@ -50,7 +50,8 @@ type SwitchmanLease struct {
 // guardKeys are the keys only a guarded run reads: a plain entry refuses
 // them. switchmanOwnKeys are set in <switchman> in switchman's form.
 var (
-	guardKeys        = map[string]bool{"group": true, "lock": true, "lease": true, "timeout": true, "wait": true, "splay": true, "output": true, "persistent": true}
+	guardKeys = map[string]bool{"group": true, "lock": true, "lease": true, "timeout": true, "wait": true, "splay": true,
+		"output": true, "persistent": true, "nice": true, "ionice": true, "rlimit": true, "memory_max": true, "cpu_max": true}
 	switchmanOwnKeys = map[string]string{"group": "group:", "lock": "lockname:", "lease": "a <leases> block"}
 )
 

@@ -161,7 +161,7 @@ func TestSwitchmanBadInputs(t *testing.T) {
 			[]string{`job.sh:4: </switchman> without <switchman>`}},
 		{"leases outside switchman", swEntry("<leases>", "  mem: 1", "</leases>"),
 			[]string{`job.sh:4: <leases> outside <switchman>: leases are set in it`,
-				`job.sh:5: unknown key "mem" (keys: env, group, lease, lock, mailto, output, package, params, persistent, splay, time, timeout, user, wait)`,
+				`job.sh:5: unknown key "mem" (keys: cpu_max, env, group, ionice, lease, lock, mailto, memory_max, nice, output, package, params, persistent, rlimit, splay, time, timeout, user, wait)`,
 				`job.sh:6: </leases> without <leases>`}},
 		{"two switchman blocks", swEntry(sw, endSw, sw, endSw),
 			[]string{`job.sh:6: second <switchman> in one <crontab> (first at line 4)`,

@@ -190,22 +190,7 @@ func renderService(e *Entry, o Options) []byte {
 // ExecWords is the argv of an entry's service: cronguard run as the cron
 // line runs it (Command), from CronguardPath, without the environment.
 func ExecWords(e *Entry, o Options) []string {
-	w := []string{CronguardPath, "run"}
-	if e.Group != "" {
-		w = append(w, "--group", e.Group)
-	}
-	w = append(w, "--lock", e.Lock)
-	if slotted(e.Time) {
-		w = append(w, "--schedule", e.Time)
-	}
-	for _, f := range []struct{ flag, v string }{{"--wait", e.Wait}, {"--timeout", e.Timeout}, {"--splay", e.Splay}, {"--output", e.Output}} {
-		if f.v != "" {
-			w = append(w, f.flag, f.v)
-		}
-	}
-	for _, l := range e.Leases {
-		w = append(w, "--lease", l)
-	}
+	w := append([]string{CronguardPath}, runArgs(e)...)
 	w = append(w, "--", path.Join(o.installDir(), e.Script))
 	return append(w, e.Params...)
 }

@@ -61,7 +61,8 @@ type Child struct {
 	log        zerolog.Logger
 	self       int
 	selfPgid   int
-	statusFd   int // read end of the shim's status pipe, or -1
+	statusFd   int        // read end of the shim's status pipe, or -1
+	cg         *runCgroup // the run's cgroup, or nil
 
 	reaped   atomic.Bool // the root process has been reaped: its pid may be reused
 	finished atomic.Bool // Done is closed
@@ -92,6 +93,9 @@ func startChild(spec Spec, prepared bool, opts []Option) (*Child, int, error) {
 	}
 	if spec.Path == "" {
 		return nil, -1, errors.New("supervise: empty command path")
+	}
+	if spec.Limits != nil && o.noShim {
+		return nil, -1, errors.New("supervise: resource limits need the shim")
 	}
 	path := spec.Path
 	if !filepath.IsAbs(path) && strings.Contains(path, "/") {
@@ -152,8 +156,16 @@ func startChild(spec Spec, prepared bool, opts []Option) (*Child, int, error) {
 	var statusW int = -1
 	goR, goW := -1, -1
 	if c.viaShim {
+		// Before anything starts: a limit the host cannot enforce
+		// must stop the run here.
+		cg, err := newRunCgroup(spec.Limits)
+		if err != nil {
+			return nil, -1, err
+		}
+		c.cg = cg
 		var p [2]int
 		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			_ = c.cg.remove()
 			return nil, -1, fmt.Errorf("supervise: status pipe: %w", err)
 		}
 		_ = unix.SetNonblock(p[0], true)
@@ -170,12 +182,15 @@ func startChild(spec Spec, prepared bool, opts []Option) (*Child, int, error) {
 			if err := unix.Pipe2(g[:], unix.O_CLOEXEC); err != nil {
 				unix.Close(c.statusFd)
 				unix.Close(statusW)
+				_ = c.cg.remove()
 				return nil, -1, fmt.Errorf("supervise: go pipe: %w", err)
 			}
 			goR, goW = g[0], g[1]
 			files = append(files, uintptr(goR))
 			exeArgv = append(exeArgv, "--go-fd", "4")
 		}
+		exeArgv = append(exeArgv, limitShimArgs(spec.Limits)...)
+		exeArgv = append(exeArgv, c.cg.shimArgs()...)
 		exeArgv = append(exeArgv, "--", path)
 		exeArgv = append(exeArgv, argv...)
 		// The shim catches its parent-death signal (see
@@ -202,6 +217,7 @@ func startChild(spec Spec, prepared bool, opts []Option) (*Child, int, error) {
 			unix.Close(c.statusFd)
 		}
 		if c.viaShim {
+			_ = c.cg.remove()
 			return nil, -1, fmt.Errorf("supervise: starting shim %s: %w", o.shim, err)
 		}
 		// WithoutShim: the command itself could not be executed.
@@ -301,6 +317,13 @@ func (c *Child) finish(ws unix.WaitStatus, ru unix.Rusage, waitErr error) {
 	}
 	if !clean || !c.treeGone() {
 		c.sweep(deadline)
+	}
+	if c.cg != nil {
+		u := c.cg.usage(res.Signal == syscall.SIGKILL)
+		res.PeakMemoryBytes, res.OOMKilled = u.peak, u.oomKilled
+		if err := c.cg.remove(); err != nil {
+			c.log.Warn().Err(err).Msg("supervise: cannot remove the run's cgroup")
+		}
 	}
 
 	c.mu.Lock()

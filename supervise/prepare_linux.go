@@ -86,5 +86,7 @@ func (p *Pending) Abort() {
 		_, _ = unix.Write(p.goFd, []byte(abortMessage))
 		unix.Close(p.goFd)
 		p.goFd = -1
+		// The shim joins the cgroup only after a go: it is empty.
+		_ = p.c.cg.remove()
 	}
 }

@@ -61,6 +61,12 @@ type shimConfig struct {
 	grace    time.Duration
 	path     string
 	argv     []string
+	// Limits, applied around the fork of the command (applyLimits).
+	nice       *int
+	ioprio     int // ioprio_set value; 0: unchanged
+	rlimits    []Rlimit
+	cgroups    []string // the run's cgroup dirs, joined for the fork
+	cgroupHome []string // where the shim goes back to, one per cgroup
 }
 
 func parseShimArgs(args []string) (shimConfig, error) {
@@ -90,12 +96,29 @@ func parseShimArgs(args []string) (shimConfig, error) {
 			cfg.goFd, err = strconv.Atoi(v)
 		case "--grace":
 			cfg.grace, err = time.ParseDuration(v)
+		case "--nice":
+			var n int
+			n, err = strconv.Atoi(v)
+			cfg.nice = &n
+		case "--ioprio":
+			cfg.ioprio, err = strconv.Atoi(v)
+		case "--rlimit":
+			var r Rlimit
+			r, err = parseShimRlimit(v)
+			cfg.rlimits = append(cfg.rlimits, r)
+		case "--cgroup":
+			cfg.cgroups = append(cfg.cgroups, v)
+		case "--cgroup-home":
+			cfg.cgroupHome = append(cfg.cgroupHome, v)
 		default:
 			return cfg, fmt.Errorf("unknown shim flag %q", a)
 		}
 		if err != nil {
 			return cfg, fmt.Errorf("%s %q: %v", a, v, err)
 		}
+	}
+	if len(cfg.cgroups) != len(cfg.cgroupHome) {
+		return cfg, errors.New("--cgroup and --cgroup-home come in pairs")
 	}
 	if i >= len(args) {
 		return cfg, errors.New("missing -- PATH ARGV0 ARGS...")
@@ -136,6 +159,9 @@ func RunShim(args []string) int {
 	// parent-death SIGKILL, which Linux ties to the forking thread: keep
 	// it (never unlocked; the shim ends with os.Exit or a signal).
 	runtime.LockOSThread()
+	if len(args) > 1 && args[1] == stageArg {
+		return runStage(args)
+	}
 
 	// Signals first, before anything can go wrong: from here on the
 	// parent-death signal is caught, not lost.
@@ -207,7 +233,11 @@ func RunShim(args []string) int {
 		}
 		env = append(env, extra...)
 	}
-	pid, err := syscall.ForkExec(cfg.path, cfg.argv, &syscall.ProcAttr{
+	exe, argv := cfg.path, cfg.argv
+	if cfg.hasLimits() {
+		exe, argv = "/proc/self/exe", cfg.stageArgs()
+	}
+	pid, err := syscall.ForkExec(exe, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
@@ -224,6 +254,12 @@ func RunShim(args []string) int {
 	}
 	ws := sh.reapAll(pid, cfg.grace)
 	sh.reportUsage()
+	if sh.parentGone.Load() {
+		// Nobody else will remove the run's cgroup (the job is dead).
+		for i := len(cfg.cgroups) - 1; i >= 0; i-- {
+			_ = unix.Rmdir(cfg.cgroups[i])
+		}
+	}
 	switch {
 	case ws.Exited():
 		return ws.ExitStatus()

@@ -106,6 +106,9 @@ type Spec struct {
 	// exited get between SIGTERM and SIGKILL. Zero means
 	// DefaultLeftoverGrace; negative means SIGKILL at once.
 	LeftoverGrace time.Duration
+	// Limits are the job's resource limits (see Limits); nil: none. They
+	// need the shim.
+	Limits *Limits
 }
 
 // Result is the outcome of a run; valid once Child.Done is closed.
@@ -120,6 +123,14 @@ type Result struct {
 	// covers what it had reaped.
 	MaxRSSKB        int64
 	UserCPU, SysCPU time.Duration
+	// PeakMemoryBytes is the run's cgroup's memory high-water mark (v2
+	// memory.peak, v1 memory.max_usage_in_bytes: the whole tree at once,
+	// page cache included); 0 when the run had no memory cgroup.
+	PeakMemoryBytes int64
+	// OOMKilled: the kernel's OOM killer killed a process of the job in
+	// its cgroup (v2 memory.events oom_kill, v1 memory.oom_control
+	// oom_kill; see runCgroup.usage).
+	OOMKilled bool
 	// Duration runs from Start until the shim was reaped, which is after
 	// the command and its leftovers exited.
 	Duration time.Duration

@@ -49,6 +49,10 @@ func TestMain(m *testing.M) {
 // runHelper plays cronguard for TestParentDeath: it starts a job and
 // writes the shim's pid to args[0], then waits to be SIGKILLed.
 func runHelper(mode string, args []string) int {
+	switch mode {
+	case "alloc", "spin":
+		return runLoadHelper(mode, args)
+	}
 	if err := SetSubreaper(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -23,6 +23,14 @@ func RunShim(args []string) int {
 	return ExitShimFailure
 }
 
+// CheckLimits is not supported on this OS: limits need Linux.
+func CheckLimits(l *Limits) error {
+	if l == nil {
+		return nil
+	}
+	return errUnsupported
+}
+
 // Child is a running job (Linux only).
 type Child struct{}
 

@@ -42,6 +42,9 @@ type runMetrics struct {
 	pings         bool    // the job pings: ping_failures_total is written, 0 included
 	skips         map[string]float64
 	stops         map[string]float64
+
+	// The last run's profile: peak memory in bytes, CPU in seconds.
+	lastPeakMemory, lastUserCPU, lastSysCPU float64
 }
 
 const metricsPrefix = "cronguard_"
@@ -158,6 +161,12 @@ func (m *runMetrics) load(data []byte) {
 			m.lastDuration = v
 		case "last_exit_code":
 			m.lastExit = v
+		case "last_peak_memory_bytes":
+			m.lastPeakMemory = v
+		case "last_user_cpu_seconds":
+			m.lastUserCPU = v
+		case "last_sys_cpu_seconds":
+			m.lastSysCPU = v
 		case "runs_total":
 			m.runs = v
 		case "runs_unrecorded_total":
@@ -217,6 +226,9 @@ func (m *runMetrics) text() []byte {
 	gauge("last_success_timestamp_seconds", "End of the last successful run on this host (Unix time).", m.lastSuccess)
 	gauge("last_duration_seconds", "Duration of the last run on this host.", m.lastDuration)
 	gauge("last_exit_code", "Exit code of the last run on this host.", m.lastExit)
+	gauge("last_peak_memory_bytes", "Peak memory of the last run's process tree on this host (its cgroup's peak with --memory-max, else the largest process's max RSS).", m.lastPeakMemory)
+	gauge("last_user_cpu_seconds", "User CPU time of the last run's process tree on this host.", m.lastUserCPU)
+	gauge("last_sys_cpu_seconds", "System CPU time of the last run's process tree on this host.", m.lastSysCPU)
 	fmt.Fprintf(&b, "# HELP %sruns_total Runs started on this host.\n# TYPE %sruns_total counter\n%sruns_total{%s} %s\n",
 		metricsPrefix, metricsPrefix, metricsPrefix, labels, formatFloat(m.runs))
 	fmt.Fprintf(&b, "# HELP %sruns_unrecorded_total Runs on this host missing from the run record: neither written nor saved for the next run.\n# TYPE %sruns_unrecorded_total counter\n%sruns_unrecorded_total{%s} %s\n",

@@ -30,6 +30,9 @@ const (
 	reasonIneligible = "ineligible"
 	reasonTimeout    = "timeout"
 	reasonSignal     = "signal"
+	// reasonOOM: the kernel's OOM killer killed a process of the job in
+	// its cgroup (--memory-max).
+	reasonOOM = "oom"
 )
 
 type runOptions struct {
@@ -50,6 +53,9 @@ type runOptions struct {
 	ping      string // --ping URL (overrides the config's ping_url)
 	noPing    bool
 	command   []string
+	// Resource limits (run_limits.go), as written.
+	nice, ionice, memoryMax, cpuMax string
+	rlimits                         []string
 
 	killGraceSet bool
 }
@@ -91,6 +97,7 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 	f.StringVar(&o.output, "output", outputAlways, "always: the job's stdout and stderr pass through; failure: held, written out only if the run fails (chronic)")
 	f.StringVar(&o.ping, "ping", "", "healthchecks.io-style URL pinged at start, success and failure ({lock}: the lock name; default: key ping_url)")
 	f.BoolVar(&o.noPing, "no-ping", false, "send no pings, whatever ping_url says")
+	addLimitFlags(f, o)
 	f.StringArrayVar(&o.leases, "lease", nil, "RES=COUNT:TOTAL lease of a resource listed in the fleet config (repeatable; macros CPU, MEMMB, FQDN)")
 	return cmd
 }
@@ -109,6 +116,8 @@ type runEnv struct {
 	// leaseOrdered is leases in the fleet config's resource order, checked
 	// against it when the config is first read.
 	leaseOrdered []leaseSpec
+	// limits are the job's resource limits; nil: none.
+	limits *supervise.Limits
 	// waitStart is when the run began waiting for its lock: --wait bounds
 	// the lock and the leases together.
 	waitStart time.Time
@@ -207,6 +216,9 @@ func (e *runEnv) execute(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := e.parseLimits(); err != nil {
+		return err
+	}
 	path, code, err := supervise.Resolve(o.command[0])
 	if err != nil {
 		return &exitError{code: code, err: err}
@@ -243,7 +255,8 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		e.log.Warn().Err(err).Msg("cannot become a child subreaper: descendants that call setsid may escape a stop")
 	}
 	spec := supervise.Spec{Path: path, Args: o.command, LeftoverGrace: e.grace,
-		Env: append(os.Environ(), "CRONGUARD_LOCK="+e.lockName, "CRONGUARD_GROUP="+o.group, "CRONGUARD_RUN_ID="+e.runID)}
+		Env:    append(os.Environ(), "CRONGUARD_LOCK="+e.lockName, "CRONGUARD_GROUP="+o.group, "CRONGUARD_RUN_ID="+e.runID),
+		Limits: e.limits}
 	if o.output == outputFailure {
 		held, err := newHeldOutput(os.TempDir())
 		if err != nil {

@@ -79,18 +79,24 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 	if stopReason == reasonTimeout {
 		code = ExitTimeout
 	}
+	if stopReason == "" && res.OOMKilled {
+		stopReason = reasonOOM
+	}
+	prof := profileOf(res)
 	pingDone := e.endOutput(code == 0 && stopReason == "", code)
 	ev := e.log.Info()
-	if res.Signal != 0 && stopReason == "" {
+	if res.Signal != 0 && (stopReason == "" || stopReason == reasonOOM) {
 		// Killed by someone else (the OOM killer, an operator): cron would
 		// mail nothing, so say it on stderr.
 		ev = e.log.Warn()
 	}
 	ev.Str("event", "finish").Int("exit", code).Dur("duration", res.Duration).
 		Int64("max_rss_kb", res.MaxRSSKB).Dur("user_cpu", res.UserCPU).Dur("sys_cpu", res.SysCPU).
+		Int64("peak_memory_kb", prof.PeakMemoryKB).Str("peak_memory_from", prof.PeakMemoryFrom).
 		Str("stop_reason", stopReason).Msg("finish")
 	entry := runEntry{Host: e.st.hostname, RunID: e.runID, Start: child.Started().UTC(),
-		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason}
+		End: time.Now().UTC(), Exit: code, DurationMS: res.Duration.Milliseconds(), StopReason: stopReason,
+		runProfile: prof}
 	if e.sched != nil {
 		slot := e.slot
 		entry.Slot = &slot
@@ -105,6 +111,8 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 		}
 		m.lastStart, m.lastEnd = unixSeconds(entry.Start), unixSeconds(entry.End)
 		m.lastDuration, m.lastExit = res.Duration.Seconds(), float64(code)
+		m.lastPeakMemory = float64(prof.PeakMemoryKB) * 1024
+		m.lastUserCPU, m.lastSysCPU = res.UserCPU.Seconds(), res.SysCPU.Seconds()
 		if code == 0 {
 			m.lastSuccess = m.lastEnd
 		}

@@ -30,6 +30,18 @@ type runEntry struct {
 	StopReason string    `json:"stop_reason,omitempty"`
 	// Slot is the scheduled slot the run claimed (run --schedule).
 	Slot *time.Time `json:"slot,omitempty"`
+	runProfile
+}
+
+// runProfile is what the job's tree used (run_limits.go: profileOf).
+type runProfile struct {
+	MaxRSSKB  int64 `json:"max_rss_kb,omitempty"`
+	UserCPUMS int64 `json:"user_cpu_ms,omitempty"`
+	SysCPUMS  int64 `json:"sys_cpu_ms,omitempty"`
+	// PeakMemoryKB is the cgroup's peak where the run had a memory cgroup
+	// (PeakMemoryFrom "cgroup"), else the rusage high-water mark ("rusage").
+	PeakMemoryKB   int64  `json:"peak_memory_kb,omitempty"`
+	PeakMemoryFrom string `json:"peak_memory_from,omitempty"`
 }
 
 // runRecord is the JSON of <prefix>/runs/<lock>. Its layout is part of the

@@ -16,6 +16,11 @@
 #   splay: 5m
 #   output: failure
 #   persistent: yes
+#   nice: 10
+#   ionice: best-effort:7
+#   rlimit: nofile=4096 core=0
+#   memory_max: 2G
+#   cpu_max: 150%
 # </crontab>
 #
 # <crontab>

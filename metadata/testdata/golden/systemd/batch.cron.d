@@ -9,7 +9,7 @@ MAILTO=root
 
 # testdata/scripts/cleanup.sh
 MAILTO=ops@example.com
-17 3 * * * www-data [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/cleanup.sh ] && LANG=C.UTF-8 CLEANUP_MODE='dry run' cronguard run --group batch-hosts --lock cleanup-all --schedule '17 3 * * *' --wait 90 --timeout 2h --splay 5m --output failure --lease mem=2:8 --lease FQDN_cpu=1:CPU -- /usr/libexec/cronguard/cleanup.sh --older-than 30d --match '*.log' --stamp '+\%Y-\%m-\%d' 'it'\''s'; }
+17 3 * * * www-data [ -d /run/systemd/system ] || { [ -x /usr/libexec/cronguard/cleanup.sh ] && LANG=C.UTF-8 CLEANUP_MODE='dry run' cronguard run --group batch-hosts --lock cleanup-all --schedule '17 3 * * *' --wait 90 --timeout 2h --splay 5m --output failure --lease mem=2:8 --lease FQDN_cpu=1:CPU --nice 10 --ionice best-effort:7 --memory-max 2G --cpu-max '150\%' --rlimit nofile=4096 --rlimit core=0 -- /usr/libexec/cronguard/cleanup.sh --older-than 30d --match '*.log' --stamp '+\%Y-\%m-\%d' 'it'\''s'; }
 
 # testdata/scripts/sub/rotate.py
 MAILTO=root
