@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -166,8 +167,8 @@ func (e *runEnv) outage(err error) error {
 		return err
 	}
 	if loud {
-		return fmt.Errorf("%w (further failures to reach ZooKeeper on this host print nothing for %v; they are logged and counted, state in %s)",
-			err, outageQuietFor, path)
+		return fmt.Errorf("%w (further failures to reach ZooKeeper on this host print nothing for %s; they are logged and counted, state in %s)",
+			err, shortDuration(outageQuietFor), path)
 	}
 	e.sink.Error().Str("event", "error").Bool("quiet", true).Int("quiet_failures", st.Quiet).
 		Time("outage_since", st.Since).Err(err).Msg("error")
@@ -277,4 +278,16 @@ func connectFailure(err error, reason string, record bool) error {
 		reason, record = startZKUnreachable, false
 	}
 	return &startFailure{reason: reason, record: record, err: err}
+}
+
+// shortDuration is d without zero minutes and seconds: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
