@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,14 +36,19 @@ func newHistoryCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-// historyEntry is a run entry as history reads it: the record's fields,
-// and the resource usage a newer writer may add (absent in older records;
-// any JSON number or string is shown as it is).
+// historyEntry is a run entry as history reads it (older records lack the
+// profile: its columns then show "-").
 type historyEntry struct {
 	runEntry
-	MaxRSSKB json.RawMessage `json:"max_rss_kb,omitempty"`
-	UserCPU  json.RawMessage `json:"user_cpu,omitempty"`
-	SysCPU   json.RawMessage `json:"sys_cpu,omitempty"`
+}
+
+// peakKB is the run's peak memory: the cgroup's where there was one, else
+// the rusage high-water mark; 0 when the record does not say.
+func (e historyEntry) peakKB() int64 {
+	if e.PeakMemoryKB > 0 {
+		return e.PeakMemoryKB
+	}
+	return e.MaxRSSKB
 }
 
 // historyOutput is what `history --json` prints: the entries exactly as
@@ -117,7 +121,7 @@ func parseHistory(data []byte) ([]json.RawMessage, []historyEntry, error) {
 	return raw, entries, nil
 }
 
-// renderHistory prints one line per run; the SLOT, MAX RSS and CPU columns
+// renderHistory prints one line per run; the SLOT, PEAK MEM and CPU columns
 // appear when some run has them.
 func renderHistory(w io.Writer, name string, entries []historyEntry) error {
 	if len(entries) == 0 {
@@ -127,8 +131,8 @@ func renderHistory(w io.Writer, name string, entries []historyEntry) error {
 	var slots, rss, cpu bool
 	for _, e := range entries {
 		slots = slots || e.Slot != nil
-		rss = rss || len(e.MaxRSSKB) > 0
-		cpu = cpu || len(e.UserCPU) > 0 || len(e.SysCPU) > 0
+		rss = rss || e.peakKB() > 0
+		cpu = cpu || e.UserCPUMS > 0 || e.SysCPUMS > 0
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	cols := []string{"START", "END", "HOST", "EXIT", "DURATION", "STOPPED"}
@@ -136,7 +140,7 @@ func renderHistory(w io.Writer, name string, entries []historyEntry) error {
 		cols = append(cols, "SLOT")
 	}
 	if rss {
-		cols = append(cols, "MAX RSS")
+		cols = append(cols, "PEAK MEM")
 	}
 	if cpu {
 		cols = append(cols, "CPU USER/SYS")
@@ -157,10 +161,10 @@ func renderHistory(w io.Writer, name string, entries []historyEntry) error {
 			row = append(row, s)
 		}
 		if rss {
-			row = append(row, kibText(e.MaxRSSKB))
+			row = append(row, kibText(e.peakKB()))
 		}
 		if cpu {
-			row = append(row, cpuText(e.UserCPU)+" / "+cpuText(e.SysCPU))
+			row = append(row, msText(e.UserCPUMS)+" / "+msText(e.SysCPUMS))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -174,52 +178,21 @@ func timeText(t time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-// rawText is a JSON scalar as text: a string unquoted, a number as
-// written; "" when absent or null.
-func rawText(r json.RawMessage) (text string, number bool) {
-	r = bytes.TrimSpace(r)
-	if len(r) == 0 || string(r) == "null" {
-		return "", false
+// kibText shows a size in KiB as MiB above 1 MiB; "-" for none.
+func kibText(kb int64) string {
+	switch {
+	case kb <= 0:
+		return "-"
+	case kb >= 1024:
+		return strconv.FormatFloat(float64(kb)/1024, 'f', 1, 64) + " MiB"
 	}
-	var s string
-	if json.Unmarshal(r, &s) == nil {
-		return s, false
-	}
-	return string(r), true
+	return strconv.FormatInt(kb, 10) + " KiB"
 }
 
-// kibText shows a size in KiB (max_rss_kb) as MiB above 1 MiB.
-func kibText(r json.RawMessage) string {
-	s, number := rawText(r)
-	if s == "" {
+// msText shows CPU milliseconds as a duration; "-" for none recorded.
+func msText(ms int64) string {
+	if ms <= 0 {
 		return "-"
 	}
-	if !number {
-		return s
-	}
-	kb, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return s
-	}
-	if kb >= 1024 {
-		return strconv.FormatFloat(kb/1024, 'f', 1, 64) + " MiB"
-	}
-	return strconv.FormatFloat(kb, 'f', -1, 64) + " KiB"
-}
-
-// cpuText shows CPU time: a number is seconds, a string (a Go duration) is
-// shown as it is.
-func cpuText(r json.RawMessage) string {
-	s, number := rawText(r)
-	if s == "" {
-		return "-"
-	}
-	if !number {
-		return s
-	}
-	sec, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return s
-	}
-	return (time.Duration(sec * float64(time.Second))).Round(time.Millisecond).String()
+	return (time.Duration(ms) * time.Millisecond).String()
 }

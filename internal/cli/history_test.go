@@ -12,7 +12,7 @@ import (
 // memory and CPU on the newest entry only.
 const historyRecord = `{"lock":"nightly","last_run":{"host":"box-a"},
  "history":[
-  {"host":"box-a","run_id":"r4","start":"2026-11-24T11:00:00Z","end":"2026-11-24T11:01:00Z","exit":0,"duration_ms":60000,"slot":"2026-11-24T11:00:00Z","max_rss_kb":204800,"user_cpu":12.5,"sys_cpu":0.25,"future_field":"kept"},
+  {"host":"box-a","run_id":"r4","start":"2026-11-24T11:00:00Z","end":"2026-11-24T11:01:00Z","exit":0,"duration_ms":60000,"slot":"2026-11-24T11:00:00Z","max_rss_kb":204800,"user_cpu_ms":12500,"sys_cpu_ms":250,"future_field":"kept"},
   {"host":"box-b","run_id":"r3","start":"2026-11-24T10:00:00Z","end":"2026-11-24T10:00:01.5Z","exit":143,"duration_ms":1500,"stop_reason":"ineligible"},
   {"host":"box-a","run_id":"r2","start":"2026-11-24T09:00:00Z","end":"2026-11-24T09:00:00.02Z","exit":3,"duration_ms":20}
  ]}`
@@ -58,7 +58,7 @@ func TestHistoryJSON(t *testing.T) {
 	if got.Lock != "nightly" || len(got.Runs) != 2 || got.Runs[0]["run_id"] != "r4" || got.Runs[1]["run_id"] != "r3" {
 		t.Fatalf("history --json: %s", out)
 	}
-	for _, k := range []string{"host", "start", "end", "exit", "duration_ms", "slot", "max_rss_kb", "user_cpu", "sys_cpu", "future_field"} {
+	for _, k := range []string{"host", "start", "end", "exit", "duration_ms", "slot", "max_rss_kb", "user_cpu_ms", "sys_cpu_ms", "future_field"} {
 		if _, ok := got.Runs[0][k]; !ok {
 			t.Errorf("history --json lacks %q: %s", k, out)
 		}

@@ -45,6 +45,9 @@ type runMetrics struct {
 
 	// The last run's profile: peak memory in bytes, CPU in seconds.
 	lastPeakMemory, lastUserCPU, lastSysCPU float64
+	// startFailures counts runs whose job never started, by reason
+	// (not_found, not_executable, zk_unreachable, config).
+	startFailures map[string]float64
 }
 
 const metricsPrefix = "cronguard_"
@@ -64,7 +67,8 @@ func updateMetrics(dir, lockName, group string, change func(*runMetrics)) error 
 	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("metrics: lock %s: %w", lf.Name(), err)
 	}
-	m := &runMetrics{lock: lockName, group: group, skips: map[string]float64{}, stops: map[string]float64{}}
+	m := &runMetrics{lock: lockName, group: group, skips: map[string]float64{}, stops: map[string]float64{},
+		startFailures: map[string]float64{}}
 	if old, err := os.ReadFile(path); err == nil {
 		m.load(old)
 	}
@@ -183,6 +187,8 @@ func (m *runMetrics) load(data []byte) {
 			m.skips[reason] = v
 		case "stops_total":
 			m.stops[reason] = v
+		case "start_failures_total":
+			m.startFailures[reason] = v
 		}
 	}
 }
@@ -245,6 +251,7 @@ func (m *runMetrics) text() []byte {
 	}
 	counter("skips_total", "Runs skipped on this host, by reason.", m.skips)
 	counter("stops_total", "Runs stopped by cronguard on this host, by reason.", m.stops)
+	counter("start_failures_total", "Runs on this host whose job never started, by reason: not_found (127), not_executable (126), zk_unreachable and config (125).", m.startFailures)
 	return b.Bytes()
 }
 

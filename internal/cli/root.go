@@ -64,7 +64,7 @@ func newRootCmd(stdout, stderr io.Writer) *rootCmd {
 	f.StringVar(&g.hostname, "hostname", "", "identity used for eligibility (env CRONGUARD_HOSTNAME; key hostname; default switchman's: Perl Net::Domain::hostfqdn)")
 	f.StringVar(&g.logLevel, "log-level", "", "debug|info|warn|error (env CRONGUARD_LOG_LEVEL; key loglevel; default info)")
 	f.StringVar(&g.logFormat, "log-format", "", "json|console (env CRONGUARD_LOG_FORMAT; key log_format; default json)")
-	f.StringVar(&g.logFile, "log-file", "", "log file, - for stderr (env CRONGUARD_LOG_FILE; key logfile; default syslog)")
+	f.StringVar(&g.logFile, "log-file", "", "log file, - for stderr (env CRONGUARD_LOG_FILE; key logfile; default journald, else syslog, else <state_dir>/cronguard.log)")
 	cmd.CompletionOptions.HiddenDefaultCmd = false
 	cmd.AddCommand(newRunCmd(g), newConfigCmd(g), newAssignCmd(g, true), newAssignCmd(g, false), newStatusCmd(g), newHistoryCmd(g), newExplainCmd(g), newCheckCmd(g), newManCmd(g), newVersionCmd(g), newGenCmd(g), newPackageCmd(g), newPreflightCmd(g))
 	return &rootCmd{cmd, g}

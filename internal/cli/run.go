@@ -149,6 +149,13 @@ type runEnv struct {
 	// fleet config; inNoGroup then says the host is in no group at all
 	// (the cronguard_host_in_no_group gauge).
 	fleetJudged, inNoGroup bool
+
+	// sink logs to the log's sink alone (not stderr); began is when the
+	// run began (the start of an entry for a job that never started);
+	// contactChecked is set once the outage state was looked at.
+	sink           zerolog.Logger
+	began          time.Time
+	contactChecked bool
 }
 
 func (o *runOptions) run(ctx context.Context) error {
@@ -159,11 +166,12 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 	l := st.local
-	log, sinkOnly, err := newLogger(l.LogLevel, l.LogFormat, l.LogFile, o.g.stderr)
+	log, sinkOnly, notice, err := newRunLogger(l.LogLevel, l.LogFormat, l.LogFile, o.g.stderr, defaultSinks(l.StateDir))
 	if err != nil {
 		return err
 	}
-	e := &runEnv{o: o, st: st, lockName: o.lockName, runID: newRunID(), grace: l.TerminationTimeout, signals: signals}
+	e := &runEnv{o: o, st: st, lockName: o.lockName, runID: newRunID(), grace: l.TerminationTimeout, signals: signals,
+		began: time.Now()}
 	if o.killGraceSet {
 		e.grace = o.killGrace
 	}
@@ -175,13 +183,22 @@ func (o *runOptions) run(ctx context.Context) error {
 			Str("run_id", e.runID).Int("pid", os.Getpid()).Logger()
 	}
 	e.log = fields(log.With())
+	e.sink = fields(sinkOnly.With())
+	if notice != "" {
+		// Where the events go when not where configured: one line, mailed.
+		e.log.Warn().Str("event", "log_sink").Msg(notice)
+	}
 	st.logWarnings(e.log)
 	err = e.execute(ctx)
 	var ee *exitError
 	if err != nil && (!errors.As(err, &ee) || ee.err != nil) {
 		// Main prints the error on stderr; the log must say why too.
-		sl := fields(sinkOnly.With())
-		sl.Error().Str("event", "error").Err(err).Msg("error")
+		ev := e.sink.Error().Str("event", "error")
+		var sf *startFailure
+		if errors.As(err, &sf) {
+			ev = ev.Str("failed_before_start", sf.reason)
+		}
+		ev.Err(err).Msg("error")
 	}
 	return err
 }
@@ -221,7 +238,7 @@ func (e *runEnv) execute(ctx context.Context) error {
 	}
 	path, code, err := supervise.Resolve(o.command[0])
 	if err != nil {
-		return &exitError{code: code, err: err}
+		return e.notStarted(ctx, code, err)
 	}
 	if o.splay > 0 {
 		t := time.NewTimer(splayDelay(e.lockName, o.splay))
@@ -242,7 +259,7 @@ func (e *runEnv) holdsNothing() bool { return e.o.noLock && len(e.leases) == 0 }
 func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 	o := e.o
 	if err := e.connect(ctx); err != nil {
-		return err
+		return e.failedBeforeStart(err)
 	}
 	// Closing the session is what releases the lock and the leases (their
 	// nodes are ephemeral); it runs only after the job is confirmed dead

@@ -35,9 +35,10 @@ func (e *runEnv) connect(ctx context.Context) error {
 		if ctx.Err() != nil && e.signals.received() != 0 {
 			return e.skipSignal()
 		}
-		return err
+		return &startFailure{reason: startZKUnreachable, err: err}
 	}
 	e.setSession(sess)
+	e.contactBack()
 	e.record = nil
 	if e.sched != nil {
 		// Read the record along with the fleet config (pipelined: no
@@ -75,10 +76,10 @@ func (e *runEnv) checkEligible(ctx context.Context, sess *session.Session) error
 	prefix := e.st.root
 	err := sess.Do(func() (err error) { data, _, watch, err = sess.Conn().GetW(prefix); return err })
 	if errors.Is(err, zk.ErrNoNode) {
-		return fmt.Errorf("prefix %s does not exist in ZooKeeper: create it with a fleet config", prefix)
+		return connectFailure(fmt.Errorf("prefix %s does not exist in ZooKeeper: create it with a fleet config", prefix), startConfig, false)
 	}
 	if err != nil {
-		return fmt.Errorf("reading fleet config %s: %w", prefix, err)
+		return connectFailure(fmt.Errorf("reading fleet config %s: %w", prefix, err), startConfig, false)
 	}
 	e.fleetWatch = watch
 	if e.o.group == "" && len(e.leases) == 0 {
@@ -86,11 +87,11 @@ func (e *runEnv) checkEligible(ctx context.Context, sess *session.Session) error
 	}
 	fleet, err := config.ParseFleet(data)
 	if err != nil {
-		return fmt.Errorf("fleet config in %s: %w", prefix, err)
+		return connectFailure(fmt.Errorf("fleet config in %s: %w", prefix, err), startConfig, true)
 	}
 	if len(e.leases) > 0 {
 		if e.leaseOrdered, err = e.leaseOrder(fleet); err != nil {
-			return err
+			return connectFailure(err, startConfig, true)
 		}
 	}
 	if e.o.group == "" {
@@ -98,7 +99,7 @@ func (e *runEnv) checkEligible(ctx context.Context, sess *session.Session) error
 	}
 	ok, err := fleet.Eligible(e.o.group, e.st.hostname)
 	if err != nil {
-		return fmt.Errorf("fleet config in %s: %w", prefix, err)
+		return connectFailure(fmt.Errorf("fleet config in %s: %w", prefix, err), startConfig, true)
 	}
 	e.fleetJudged = true
 	if !ok {

@@ -30,6 +30,10 @@ type runEntry struct {
 	StopReason string    `json:"stop_reason,omitempty"`
 	// Slot is the scheduled slot the run claimed (run --schedule).
 	Slot *time.Time `json:"slot,omitempty"`
+	// FailedBeforeStart says why the job never started (not_found,
+	// not_executable, config); Error is the error, one line.
+	FailedBeforeStart string `json:"failed_before_start,omitempty"`
+	Error             string `json:"error,omitempty"`
 	runProfile
 }
 

@@ -333,6 +333,9 @@ func describeRun(e *runEntry, now time.Time) string {
 	if e.StopReason != "" {
 		s += ", stopped: " + e.StopReason
 	}
+	if e.FailedBeforeStart != "" {
+		s += ", did not start: " + e.FailedBeforeStart
+	}
 	return s
 }
 
