@@ -230,6 +230,15 @@ var keyDocs = map[string]string{
 	"lease":   "RES=COUNT:TOTAL, several separated by spaces: a lease of a resource listed in the fleet config; COUNT and TOTAL whole numbers, CPU or MEMMB.",
 	"env":     "NAME=VALUE ... (sh words): the job's environment, set for its command only. SHELL and MAILTO are refused.",
 	"mailto":  "MAILTO for this line; empty for no mail.",
+	"output": "always (the default: the job's output passes through) or failure (run --output failure: held, written out " +
+		"only when the run fails, so cron mails only failures).",
+	"persistent": "yes or no (default): with gen --systemd, the timer catches up a run missed while the host was down " +
+		"(Persistent=true); cron never does.",
+	"nice":       "The job's nice value (run --nice), -20..19.",
+	"ionice":     "The job's I/O scheduling class and level (run --ionice): realtime[:0-7], best-effort[:0-7] or idle.",
+	"rlimit":     "NAME=SOFT[:HARD] ..., separated by spaces (run --rlimit): nofile, nproc, as, core, cpu, fsize, memlock, stack and the other setrlimit(2) limits; unlimited allowed.",
+	"memory_max": "The memory limit of the job's whole tree through its cgroup (run --memory-max), e.g. 512M or 2G; an out-of-memory kill is reported as stop reason oom.",
+	"cpu_max":    "The CPU limit of the job's whole tree through its cgroup (run --cpu-max), in percent of one CPU (150% is one and a half).",
 }
 
 // switchmanKeyDocs is the text of the keys of a <switchman> block.

@@ -134,8 +134,10 @@ func (o *selfOptions) run() error {
 		return err
 	}
 	p.Files = append(p.Files, packaging.File{Src: overridesSrc, Dst: "/usr/share/lintian/overrides/cronguard", Mode: 0o644})
+	// config edit falls back to sensible-editor (Debian's editor choice).
+	p.Depends = []string{"sensible-utils"}
 	if needsLibc {
-		p.Depends = []string{"libc6"}
+		p.Depends = append(p.Depends, "libc6")
 	}
 	for _, page := range pages {
 		// cronguard-run.1.gz goes to man1, cronguard-metadata.5.gz to man5.
