@@ -233,6 +233,9 @@ func (r *report) targets() *table {
 		y := float64(g.cpu.median()) / float64(fl.cpu.median())
 		t.add("guarded run CPU <= 1.05x the floor", fmt.Sprintf("%.2fx (%s vs %s ms median)", y, ms(g.cpu.median()), ms(fl.cpu.median())), verdict(y <= 1.05))
 	}
+	if len(r.burst) > 0 && r.baseRev == "" {
+		t.add(fmt.Sprintf("burst of %d finishes >= 1/3 sooner than before", r.f.burstN), "not measured (no -base binary)", "-")
+	}
 	if len(r.burst) >= 2 && len(r.burst[0].finish) > 0 {
 		var b0, bb *burstRow = r.burst[0], nil
 		for _, b := range r.burst {
