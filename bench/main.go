@@ -4,6 +4,9 @@
 // prints one report: whole-process cost, stop latency, the supervise shim's
 // cost, peak RSS, binary size, ZooKeeper requests per run and how they
 // scale with concurrent wrappers, and the issue's targets met or missed.
+// Issue 16 adds the floor (bench/floor, the least a Go wrapper with a shim
+// does), cronguard as it was at -base (built from git archive), and a
+// burst of 200 wrappers for both, alternating.
 //
 //	go build -o bin/cronguard-bench ./bench && bin/cronguard-bench -cronguard bin/cronguard
 //
@@ -53,7 +56,20 @@ type flags struct {
 	variants  bool
 	rssRuns   int
 	timeline  int
+	// issue 16
+	base        string   // revision whose binary is "today"
+	burstN      int      // wrappers per burst
+	burstRounds int      // bursts per binary
+	compare     []string // name=binary: more guarded-run cases
+	only        map[string]bool
 }
+
+// baseRev is the commit issue 16's "today" refers to: the last one before
+// its changes. -base overrides it.
+const baseRev = "920bd82"
+
+// does says whether a section runs (-only lists them; empty: all).
+func (f flags) does(section string) bool { return len(f.only) == 0 || f.only[section] }
 
 func parseFlags() flags {
 	var f flags
@@ -77,13 +93,29 @@ func parseFlags() flags {
 	flag.BoolVar(&f.variants, "variants", true, "also measure a CGO_ENABLED=0 build of cronguard and a minimal shim binary")
 	flag.IntVar(&f.rssRuns, "rss-runs", 30, "runs that sample cronguard's peak RSS")
 	flag.IntVar(&f.timeline, "timeline", 40, "guarded runs to split into phases with perf (0: none; skipped without perf)")
+	flag.StringVar(&f.base, "base", baseRev, "git revision of the cronguard to compare with (built from this repository; empty: none)")
+	flag.IntVar(&f.burstN, "burst", 200, "wrappers started at once in the burst test (0: none)")
+	flag.IntVar(&f.burstRounds, "burst-rounds", 3, "bursts per binary, alternating")
+	var compare, only string
+	flag.StringVar(&compare, "compare", "", "more guarded-run cases: NAME=BINARY[,NAME=BINARY...] (candidates)")
+	flag.StringVar(&only, "only", "", "run only these sections: cost,timeline,stop,shim,rss,requests,concurrency,burst (comma-separated; empty: all)")
 	flag.Parse()
+	if compare != "" {
+		f.compare = strings.Split(compare, ",")
+	}
+	if only != "" {
+		f.only = map[string]bool{}
+		for _, s := range strings.Split(only, ",") {
+			f.only[strings.TrimSpace(s)] = true
+		}
+	}
 	if *quick {
 		f.n, f.kazooN, f.warmup, f.flips, f.timeouts, f.reqRuns, f.rssRuns = 40, 10, 5, 20, 10, 10, 5
 		if levels == "1,10,100,500" {
 			levels = "1,10,50"
 		}
 		f.levelRuns = 3
+		f.burstN, f.burstRounds = 50, 1
 	}
 	for _, s := range strings.Split(levels, ",") {
 		v, err := strconv.Atoi(strings.TrimSpace(s))
@@ -177,6 +209,24 @@ func run(f flags) error {
 		}
 	}
 
+	// Issue 16: the floor (bench/floor) and cronguard as it was at -base.
+	floor, err := buildFloor(f.goTool, dir)
+	if err != nil {
+		return err
+	}
+	base := ""
+	if f.base != "" {
+		logf("building cronguard at %s (-base)", f.base)
+		if base, err = buildBase(f.goTool, f.base, dir); err != nil {
+			// A shallow clone or a tarball: measure the rest, say so.
+			rep.notes = append(rep.notes, fmt.Sprintf("no -base binary, so no comparison with %s: %v", f.base, err))
+			logf("%s", rep.notes[len(rep.notes)-1])
+			base = ""
+		} else {
+			rep.baseRev = f.base
+		}
+	}
+
 	logf("starting ZooKeeper (2 standalone servers%s, tickTime 2s)", map[bool]string{true: " and a 3-node ensemble", false: ""}[f.ensemble])
 	// ^C: remove the servers and the scratch directory, then exit.
 	sigs := make(chan os.Signal, 1)
@@ -253,6 +303,7 @@ func run(f flags) error {
 	if kazoo != "" {
 		cases = append(cases, command{name: "kazoo lock-then-exec (python3-kazoo)", argv: []string{f.python, kazoo, mainAddr, "/bench", "h1", "g", "kz", "true"}})
 	}
+	cases = append(cases, command{name: floorName, argv: []string{floor, mainAddr, "/bench", "/bench/floor-lock", "true"}})
 	cases = append(cases,
 		command{name: "cronguard version (no ZooKeeper)", argv: []string{cg, "version"}},
 		command{name: "cronguard run --group g -- true", argv: []string{cg, "run", "--group", "g", "--", "true"}, env: envMain},
@@ -265,18 +316,31 @@ func run(f flags) error {
 	if static != "" {
 		cases = append(cases, command{name: "  guarded, CGO_ENABLED=0 build", argv: []string{static, "run", "--group", "g", "--", "true"}, env: envMain})
 	}
+	if base != "" {
+		cases = append(cases, command{name: "  guarded, cronguard at " + f.base + " (-base)", argv: []string{base, "run", "--group", "g", "--", "true"}, env: envMain})
+	}
+	for _, c := range f.compare {
+		i := strings.LastIndex(c, "=")
+		name, bin, ok := c[:max(i, 0)], c[i+1:], i > 0
+		if !ok {
+			return fmt.Errorf("-compare: %q is not NAME=BINARY", c)
+		}
+		cases = append(cases, command{name: "  guarded, " + name, argv: []string{bin, "run", "--group", "g", "--", "true"}, env: envMain})
+	}
 	if ensAddrs != "" {
 		cases = append(cases, command{name: "  guarded, 3-node ensemble", argv: []string{cg, "run", "--group", "g", "--", "true"}, env: append([]string{"CRONGUARD_ZK=" + ensAddrs}, envMain...)})
 	}
-	logf("whole-process cost: %d runs per case (kazoo %d), interleaved", f.n, f.kazooN)
-	// "skip: slot already ran" needs a slot claimed later than its own.
-	runOnce([]string{cg, "run", "--group", "g", "--schedule", "* * * * *", "--now", nowArg, "--", "true"}, envMain, errFile)
-	rep.cases, err = measureCases(cases, f, errFile)
-	if err != nil {
-		return err
+	if f.does("cost") {
+		logf("whole-process cost: %d runs per case (kazoo %d), interleaved", f.n, f.kazooN)
+		// "skip: slot already ran" needs a slot claimed later than its own.
+		runOnce([]string{cg, "run", "--group", "g", "--schedule", "* * * * *", "--now", nowArg, "--", "true"}, envMain, errFile)
+		rep.cases, err = measureCases(cases, f, errFile)
+		if err != nil {
+			return err
+		}
 	}
 
-	if f.timeline > 0 {
+	if f.timeline > 0 && f.does("timeline") {
 		logf("timeline: %d guarded runs under perf", f.timeline)
 		if rep.timeline, err = timeline(cg, envMain, f.timeline, dir); err != nil {
 			rep.notes = append(rep.notes, "no phase breakdown: "+err.Error())
@@ -284,104 +348,132 @@ func run(f flags) error {
 		}
 	}
 
-	// 2. Stop latency.
-	logf("stop latency: helper calibration, %d unassign flips, %d --timeout runs", f.flips, f.timeouts)
-	if rep.sigrecCal, err = calibrateSigrec(self, 100); err != nil {
-		return fmt.Errorf("sigrec calibration: %w", err)
+	if f.does("stop") {
+		// 2. Stop latency.
+		logf("stop latency: helper calibration, %d unassign flips, %d --timeout runs", f.flips, f.timeouts)
+		if rep.sigrecCal, err = calibrateSigrec(self, 100); err != nil {
+			return fmt.Errorf("sigrec calibration: %w", err)
+		}
+		if rep.flipAck, rep.flipSend, err = flipLatency(conn, "/bench", cg, self, envMain, f.flips, errFile); err != nil {
+			return fmt.Errorf("unassign latency: %w", err)
+		}
+		if ensAddrs != "" {
+			econn, err := dial([]string{strings.Split(ensAddrs, ",")[2]})
+			if err != nil {
+				return err
+			}
+			envEns := append([]string{"CRONGUARD_ZK=" + ensAddrs}, envMain...)
+			rep.flipEnsAck, _, err = flipLatency(econn, "/bench", cg, self, envEns, f.flips, errFile)
+			econn.Close()
+			if err != nil {
+				return fmt.Errorf("unassign latency (ensemble): %w", err)
+			}
+		}
+		if rep.toUpper, err = timeoutLatency(cg, self, envMain, filepath.Join(dir, "timeout.log"), f.timeout, f.timeouts, errFile); err != nil {
+			return fmt.Errorf("timeout latency: %w", err)
+		}
 	}
-	if rep.flipAck, rep.flipSend, err = flipLatency(conn, "/bench", cg, self, envMain, f.flips, errFile); err != nil {
-		return fmt.Errorf("unassign latency: %w", err)
+
+	if f.does("shim") {
+		// 3. The shim's cost, and peak RSS.
+		logf("shim cost: %d supervise.Start runs each way", f.n)
+		names, bins := []string{"via the shim: cronguard re-exec'd (as shipped)"}, []string{cg}
+		if static != "" {
+			names = append(names, "  same, CGO_ENABLED=0 build", "  a minimal shim binary (bench/minshim, CGO_ENABLED=0)")
+			bins = append(bins, static, minshim)
+		}
+		if rep.shims, err = shimCost(self, f.n, names, bins); err != nil {
+			return fmt.Errorf("shim cost: %w", err)
+		}
 	}
-	if ensAddrs != "" {
-		econn, err := dial([]string{strings.Split(ensAddrs, ",")[2]})
-		if err != nil {
+	if f.does("rss") {
+		logf("peak RSS: %d runs", f.rssRuns)
+		if rep.rssCG, rep.rssShim, err = peakRSS(cg, self, envMain, f.rssRuns); err != nil {
 			return err
 		}
-		envEns := append([]string{"CRONGUARD_ZK=" + ensAddrs}, envMain...)
-		rep.flipEnsAck, _, err = flipLatency(econn, "/bench", cg, self, envEns, f.flips, errFile)
-		econn.Close()
-		if err != nil {
-			return fmt.Errorf("unassign latency (ensemble): %w", err)
-		}
-	}
-	if rep.toUpper, err = timeoutLatency(cg, self, envMain, filepath.Join(dir, "timeout.log"), f.timeout, f.timeouts, errFile); err != nil {
-		return fmt.Errorf("timeout latency: %w", err)
 	}
 
-	// 3. The shim's cost, and peak RSS.
-	logf("shim cost: %d supervise.Start runs each way", f.n)
-	names, bins := []string{"via the shim: cronguard re-exec'd (as shipped)"}, []string{cg}
-	if static != "" {
-		names = append(names, "  same, CGO_ENABLED=0 build", "  a minimal shim binary (bench/minshim, CGO_ENABLED=0)")
-		bins = append(bins, static, minshim)
-	}
-	if rep.shims, err = shimCost(self, f.n, names, bins); err != nil {
-		return fmt.Errorf("shim cost: %w", err)
-	}
-	logf("peak RSS: %d runs", f.rssRuns)
-	if rep.rssCG, rep.rssShim, err = peakRSS(cg, self, envMain, f.rssRuns); err != nil {
-		return err
-	}
-
-	// 4. ZooKeeper requests per run, on the dedicated server.
-	logf("ZooKeeper requests per run: %d runs per case", f.reqRuns)
 	envLoad := []string{"CRONGUARD_CONFIG=" + cfgLoad, "CRONGUARD_HOSTNAME=h1"}
-	if rep.idlePackets, err = idlePackets(loadAddr); err != nil {
-		return err
-	}
-	reqCases := []command{
-		{name: "guarded run", argv: []string{cg, "run", "--group", "g", "--", "true"}, env: envLoad},
-		{name: "--no-lock", argv: []string{cg, "run", "--no-lock", "--group", "g", "--", "true"}, env: envLoad},
-		{name: "--schedule (claims its slot)", argv: []string{cg, "run", "--group", "g", "--schedule", "* * * * *", "--now", nowArg, "--", "true"}, env: envLoad},
-		{name: "skip: slot already ran", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--schedule", "* * * * *", "--now", "2001-01-01T00:00:00Z", "--", "true"}, env: envLoad, wantExit: 3},
-		{name: "skip: host not in group", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: []string{"CRONGUARD_CONFIG=" + cfgLoad, "CRONGUARD_HOSTNAME=h2"}, wantExit: 3},
-		{name: "skip: lock busy", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: append([]string{"CRONGUARD_PREFIX=/load-busy"}, envLoad...), wantExit: 3},
-	}
-	if kazoo != "" {
-		reqCases = append(reqCases, command{name: "kazoo script (for comparison)", argv: []string{f.python, kazoo, loadAddr, "/load", "h1", "g", "kz", "true"}})
-	}
-	for _, c := range reqCases {
-		// The busy lock's holder is a session of the harness's own, open
-		// only for that case (its pings, one per 10 s, would count).
-		var holder *zk.Conn
-		if strings.Contains(c.name, "busy") {
-			if holder, err = dial([]string{loadAddr}); err != nil {
-				return err
-			}
-			if err := holdLock(holder, "/load-busy/locks/true"); err != nil {
-				holder.Close()
-				return err
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		v, err := perRun(loadAddr, c, f.reqRuns, errFile)
-		if holder != nil {
-			holder.Close()
-			time.Sleep(100 * time.Millisecond) // let the close settle before counting again
-		}
-		if err != nil {
+	if f.does("requests") {
+		// 4. ZooKeeper requests per run, on the dedicated server.
+		logf("ZooKeeper requests per run: %d runs per case", f.reqRuns)
+		if rep.idlePackets, err = idlePackets(loadAddr); err != nil {
 			return err
 		}
-		rep.requests = append(rep.requests, reqResult{c.name, v})
+		reqCases := []command{
+			{name: "guarded run", argv: []string{cg, "run", "--group", "g", "--", "true"}, env: envLoad},
+			{name: "--no-lock", argv: []string{cg, "run", "--no-lock", "--group", "g", "--", "true"}, env: envLoad},
+			{name: "--schedule (claims its slot)", argv: []string{cg, "run", "--group", "g", "--schedule", "* * * * *", "--now", nowArg, "--", "true"}, env: envLoad},
+			{name: "skip: slot already ran", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--schedule", "* * * * *", "--now", "2001-01-01T00:00:00Z", "--", "true"}, env: envLoad, wantExit: 3},
+			{name: "skip: host not in group", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: []string{"CRONGUARD_CONFIG=" + cfgLoad, "CRONGUARD_HOSTNAME=h2"}, wantExit: 3},
+			{name: "skip: lock busy", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: append([]string{"CRONGUARD_PREFIX=/load-busy"}, envLoad...), wantExit: 3},
+		}
+		if kazoo != "" {
+			reqCases = append(reqCases, command{name: "kazoo script (for comparison)", argv: []string{f.python, kazoo, loadAddr, "/load", "h1", "g", "kz", "true"}})
+		}
+		for _, c := range reqCases {
+			// The busy lock's holder is a session of the harness's own, open
+			// only for that case (its pings, one per 10 s, would count).
+			var holder *zk.Conn
+			if strings.Contains(c.name, "busy") {
+				if holder, err = dial([]string{loadAddr}); err != nil {
+					return err
+				}
+				if err := holdLock(holder, "/load-busy/locks/true"); err != nil {
+					holder.Close()
+					return err
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			v, err := perRun(loadAddr, c, f.reqRuns, errFile)
+			if holder != nil {
+				holder.Close()
+				time.Sleep(100 * time.Millisecond) // let the close settle before counting again
+			}
+			if err != nil {
+				return err
+			}
+			rep.requests = append(rep.requests, reqResult{c.name, v})
+		}
 	}
 
-	// 5. Concurrency. Every wrapper has a lock (and so a run record) of its
-	// own; the records are created first, empty, so that no level pays for
-	// the first run of a job.
-	maxLevel := 0
-	for _, c := range f.levels {
-		maxLevel = max(maxLevel, c)
-	}
-	if err := precreateRecords(loadAddr, "/load", maxLevel); err != nil {
-		return err
-	}
-	for _, c := range f.levels {
-		logf("concurrency: %d wrappers at once", c)
-		lr, err := concurrency(loadAddr, cg, envLoad, c, f.levelRuns, f.jobLen, errFile)
-		if err != nil {
+	if f.does("concurrency") {
+		// 5. Concurrency. Every wrapper has a lock (and so a run record) of its
+		// own; the records are created first, empty, so that no level pays for
+		// the first run of a job.
+		maxLevel := 0
+		for _, c := range f.levels {
+			maxLevel = max(maxLevel, c)
+		}
+		if err := precreateRecords(loadAddr, "/load", maxLevel); err != nil {
 			return err
 		}
-		rep.levels = append(rep.levels, lr)
+		for _, c := range f.levels {
+			logf("concurrency: %d wrappers at once", c)
+			lr, err := concurrency(loadAddr, cg, envLoad, c, f.levelRuns, f.jobLen, errFile)
+			if err != nil {
+				return err
+			}
+			rep.levels = append(rep.levels, lr)
+		}
+	}
+	if f.does("burst") && f.burstN > 0 {
+		if err := precreateRecords(loadAddr, "/load", f.burstN); err != nil {
+			return err
+		}
+		names, bins := []string{"this tree (" + cg + ")"}, []string{cg}
+		if base != "" {
+			names, bins = append(names, "cronguard at "+f.base+" (-base)"), append(bins, base)
+		}
+		for _, c := range f.compare {
+			i := strings.LastIndex(c, "=")
+			name, bin := c[:i], c[i+1:]
+			names, bins = append(names, name), append(bins, bin)
+		}
+		logf("burst: %d wrappers at once, %d rounds per binary, alternating", f.burstN, f.burstRounds)
+		if rep.burst, err = burst(names, bins, envLoad, f.burstN, f.burstRounds, f.jobLen, errFile); err != nil {
+			return err
+		}
 	}
 
 	// 6. Size and package init.

@@ -40,6 +40,20 @@ type report struct {
 
 	binSize int64
 	initMS  float64
+
+	baseRev string
+	burst   []*burstRow
+}
+
+// floorName is the whole-process case of bench/floor (issue 16).
+const floorName = "floor: minimal Go wrapper + shim (bench/floor)"
+
+// cpuRatio is a's median CPU over b's.
+func cpuRatio(a, b *caseResult) string {
+	if a == nil || b == nil || len(a.cpu) == 0 || len(b.cpu) == 0 {
+		return ""
+	}
+	return ratio2(a.cpu.median(), b.cpu.median())
 }
 
 type section struct {
@@ -70,14 +84,16 @@ func (r *report) sections() []section {
 	}
 
 	// Whole-process cost.
-	t := &table{head: []string{"case", "runs", "median ms", "p90 ms", "p99 ms", "/ true", "/ flock", "kazoo /", "CPU ms"}}
+	floorC := r.find(floorName)
+	t := &table{head: []string{"case", "runs", "median ms", "p90 ms", "p99 ms", "/ true", "/ flock", "kazoo /", "/ floor", "CPU ms", "CPU / floor"}}
 	for _, c := range r.cases {
 		t.add(c.cmd.name, strconv.Itoa(len(c.wall)), ms(c.wall.median()), ms(c.wall.p90()), ms(c.wall.p99()),
 			ratio(c.wall.median(), med(trueC)), ratio(c.wall.median(), med(flockC)), ratio(med(kazooC), c.wall.median()),
-			ms(c.cpu.median()))
+			ratio2(c.wall.median(), med(floorC)), ms(c.cpu.median()), cpuRatio(c, floorC))
 	}
 	notes := []string{
 		"Wall time from fork to reap of the whole process, measured by the harness, the cases interleaved in a shuffled order, after warm-up runs. Ratios are of medians: `/ true` and `/ flock` = how many times the baseline's time, `kazoo /` = how many times faster than the kazoo script. CPU = user+system time of the process and the children it reaped (median).",
+		"`/ floor` and `CPU / floor`: how many times the floor's median wall time and CPU. The floor (bench/floor, built by the harness from this tree, issue 16) is the least a Go wrapper with a shim does: it connects (go-zookeeper, default options), reads the fleet config znode with a watch, creates an ephemeral node, starts a re-exec'd copy of itself that starts the job and waits for it, then deletes the node and closes; no config file, logging, run record or signal handling.",
 		"The cronguard runs read a local config file (zkhosts, prefix, logfile), as in production, and use a standalone ZooKeeper unless marked. `CGO_ENABLED=0 build`: the same tree built explicitly static, as `make build` now builds it (kept as a check that the shipped binary is the static one).",
 	}
 	for _, c := range r.cases {
@@ -155,8 +171,31 @@ func (r *report) sections() []section {
 	}
 	out = append(out, section{"Concurrency", t, lnotes})
 
+	if len(r.burst) > 0 {
+		var baseRow *burstRow
+		for _, b := range r.burst {
+			if strings.Contains(b.name, "(-base)") {
+				baseRow = b
+			}
+		}
+		t = &table{head: []string{"burst of " + strconv.Itoa(r.f.burstN) + " wrappers", "rounds", "all finished s (median)", "min s", "max s", "/ base", "CPU ms/wrapper median", "p90", "CPU / base"}}
+		for _, b := range r.burst {
+			rel, crel := "", ""
+			if baseRow != nil && len(baseRow.finish) > 0 && len(b.finish) > 0 {
+				rel = ratio2(b.finish.median(), baseRow.finish.median())
+				crel = ratio2(b.cpu.median(), baseRow.cpu.median())
+			}
+			t.add(b.name, strconv.Itoa(len(b.finish)), fmt.Sprintf("%.2f", b.finish.median().Seconds()),
+				fmt.Sprintf("%.2f", b.finish.pct(0).Seconds()), fmt.Sprintf("%.2f", b.finish.max().Seconds()), rel,
+				ms(b.cpu.median()), ms(b.cpu.p90()), crel)
+		}
+		out = append(out, section{"Burst at the minute boundary (issue 16)", t, []string{
+			fmt.Sprintf("%d `cronguard run --group g --lock jI -- sleep %v` started at once (distinct locks, each with a run record of its own, all eligible) on the dedicated server; all finished = from the start of the burst to the exit of the last wrapper, including the %v job; CPU = user+system time of one wrapper with its shim and job (wait4), median over all wrappers of all rounds. The binaries' bursts alternate in a shuffled order, 0.5 s apart. `-base` is cronguard built by the harness from `git archive` of that revision (issue 16's \"today\"), with the same flags as `make build`.", r.f.burstN, r.f.jobLen.Seconds(), r.f.jobLen),
+		}})
+	}
+
 	// Targets.
-	out = append(out, section{"Targets (issue 7)", r.targets(), nil})
+	out = append(out, section{"Targets (issues 7 and 16)", r.targets(), nil})
 	return out
 }
 
@@ -188,6 +227,27 @@ func (r *report) targets() *table {
 	stopRow("unassign -> SIGTERM (standalone)", r.flipAck)
 	stopRow("unassign -> SIGTERM (3-node)", r.flipEnsAck)
 	stopRow("--timeout -> SIGTERM (upper bound)", r.toUpper)
+	if fl := r.find(floorName); g != nil && fl != nil {
+		x := float64(g.wall.median()) / float64(fl.wall.median())
+		t.add("guarded run wall <= 1.05x the floor", fmt.Sprintf("%.2fx (%s vs %s ms median)", x, ms(g.wall.median()), ms(fl.wall.median())), verdict(x <= 1.05))
+		y := float64(g.cpu.median()) / float64(fl.cpu.median())
+		t.add("guarded run CPU <= 1.05x the floor", fmt.Sprintf("%.2fx (%s vs %s ms median)", y, ms(g.cpu.median()), ms(fl.cpu.median())), verdict(y <= 1.05))
+	}
+	if len(r.burst) > 0 && r.baseRev == "" {
+		t.add(fmt.Sprintf("burst of %d finishes >= 1/3 sooner than before", r.f.burstN), "not measured (no -base binary)", "-")
+	}
+	if len(r.burst) >= 2 && len(r.burst[0].finish) > 0 {
+		var b0, bb *burstRow = r.burst[0], nil
+		for _, b := range r.burst {
+			if strings.Contains(b.name, "(-base)") {
+				bb = b
+			}
+		}
+		if bb != nil && len(bb.finish) > 0 {
+			x := float64(b0.finish.median()) / float64(bb.finish.median())
+			t.add(fmt.Sprintf("burst of %d finishes >= 1/3 sooner than %s", r.f.burstN, r.baseRev), fmt.Sprintf("%.2f s vs %.2f s (%.0f%% sooner); CPU/wrapper %s vs %s ms", b0.finish.median().Seconds(), bb.finish.median().Seconds(), (1-x)*100, ms(b0.cpu.median()), ms(bb.cpu.median())), verdict(x <= 2.0/3))
+		}
+	}
 	if len(r.rssCG) > 0 {
 		peak := maxKB(r.rssCG)
 		t.add("peak RSS < 20 MB", fmt.Sprintf("cronguard %s MB max (median %s), shim %s MB", mb(peak), mb(medianKB(r.rssCG)), mb(maxKB(r.rssShim))), verdict(peak < 20*1024))
@@ -252,6 +312,9 @@ func (r *report) text() string {
 		b.WriteString("note: " + n + "\n")
 	}
 	for _, s := range r.sections() {
+		if len(s.tab.rows) == 0 {
+			continue // a section left out with -only
+		}
 		b.WriteString("\n-- " + s.title + " --\n")
 		b.WriteString(s.tab.text())
 	}
@@ -267,6 +330,9 @@ func (r *report) markdown() string {
 		b.WriteString("- note: " + n + "\n")
 	}
 	for _, s := range r.sections() {
+		if len(s.tab.rows) == 0 {
+			continue // a section left out with -only
+		}
 		b.WriteString("\n### " + s.title + "\n\n")
 		b.WriteString(s.tab.markdown())
 		for _, n := range s.notes {

@@ -122,3 +122,11 @@ func (t *table) markdown() string {
 	}
 	return b.String()
 }
+
+// ratio2 is ratio with two decimals, for ratios near 1 (issue 16's 1.05x).
+func ratio2(a, b time.Duration) string {
+	if a <= 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", float64(a)/float64(b))
+}

@@ -93,6 +93,14 @@ func WithAuth(scheme, auth string) Option {
 	return func(s *Session) { s.auth = append(s.auth, authCred{scheme, []byte(auth)}) }
 }
 
+// maxPacket bounds the packets a session receives: a znode's data is at
+// most ZooKeeper's default jute.maxbuffer (0xfffff bytes; a larger write
+// is refused), plus the reply's header and stat. So the largest fleet
+// config (config.MaxFleetSize, no_switchman) and run record are still
+// read; a server with a raised jute.maxbuffer holding larger znodes is not
+// supported.
+const maxPacket = 1<<20 + 4<<10
+
 // Dial connects to ZooKeeper and waits for a session, bounded by the connect
 // timeout and ctx.
 func Dial(ctx context.Context, servers []string, opts ...Option) (*Session, error) {
@@ -115,6 +123,14 @@ func Dial(ctx context.Context, servers []string, opts ...Option) (*Session, erro
 		zk.WithEventCallback(s.onEvent),
 		zk.WithLogger(zkLogger{s}),
 		zk.WithLogInfo(false),
+		// go-zookeeper allocates a 1.5 MiB receive buffer per connection
+		// unless told a maximum; with it (and the 1.5 MiB send buffer)
+		// a guarded run's heap passed the runtime's first 4 MB goal and
+		// paid a garbage collection. Capped at the largest packet
+		// ZooKeeper answers by default, the run has none. The send
+		// buffer is left as is: WithMaxConnBufferSize allocates a new
+		// one after the default, which made the GC come back.
+		zk.WithMaxBufferSize(maxPacket),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)

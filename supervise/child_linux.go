@@ -196,6 +196,7 @@ func startChild(spec Spec, prepared bool, opts []Option) (*Child, int, error) {
 		// The shim catches its parent-death signal (see
 		// shimParentDeathSignal) to kill the job's tree first.
 		sys.Pdeathsig = shimParentDeathSignal
+		env = shimEnv(env) // GOMAXPROCS=1 for the shim, not the job
 	}
 	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: env, Files: files, Sys: sys}
 

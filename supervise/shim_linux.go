@@ -217,7 +217,7 @@ func RunShim(args []string) int {
 	// the group reaches it; it inherits our stdio fds, environment and
 	// working directory unchanged. Its own parent-death SIGKILL kills it
 	// if the shim itself is SIGKILLed (cronguard then sweeps the rest).
-	env := syscall.Environ()
+	env := jobEnv(syscall.Environ())
 	if cfg.goFd >= 0 {
 		extra, v := awaitGo(cfg.goFd)
 		switch {

@@ -46,6 +46,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -141,7 +142,7 @@ func (e *Env) Hostfqdn() Result {
 		r.How = "hostname " + q(host) + " + domain " + q(domain) + " from " + r.DomainFrom
 		return r
 	}
-	if ipv4Literal.MatchString(host) {
+	if ipv4Literal().MatchString(host) {
 		r.FQDN = host
 		r.How = "hostname " + q(host) + " is an IPv4 address"
 		return r
@@ -181,7 +182,14 @@ func orNone(domain, from string) string {
 	return q(domain) + " from " + from
 }
 
-var ipv4Literal = regexp.MustCompile(`^\d+(\.\d+){3}$`)
+// lazyRegexp compiles expr on first use: package init runs at every
+// cronguard start, the shim's included, and compiling these six took half
+// a millisecond of it (GODEBUG=inittrace=1, issue 16).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+var ipv4Literal = lazyRegexp(`^\d+(\.\d+){3}$`)
 
 func (e *Env) fill() {
 	s := System()
@@ -212,15 +220,15 @@ func perlSplitDot(s string) []string {
 }
 
 var (
-	garbage   = regexp.MustCompile(`[\x00\r\n]+`)
-	edgeDots  = regexp.MustCompile(`(\A\.+|\.+\z)`)
-	multiDots = regexp.MustCompile(`\.\.+`)
+	garbage   = lazyRegexp(`[\x00\r\n]+`)
+	edgeDots  = lazyRegexp(`(\A\.+|\.+\z)`)
+	multiDots = lazyRegexp(`\.\.+`)
 )
 
 func clean(s string) string {
-	s = garbage.ReplaceAllString(s, "")
-	s = edgeDots.ReplaceAllString(s, "")
-	return multiDots.ReplaceAllString(s, ".")
+	s = garbage().ReplaceAllString(s, "")
+	s = edgeDots().ReplaceAllString(s, "")
+	return multiDots().ReplaceAllString(s, ".")
 }
 
 func (e *Env) hostname() string {
@@ -232,8 +240,8 @@ func (e *Env) hostname() string {
 }
 
 var (
-	resolvDomain = regexp.MustCompile(`\A\s*(domain|search)\s+(\S+)`)
-	libnetDomain = regexp.MustCompile(`(?m)^\s*['"]?inet_domain['"]?\s*=>\s*(?:q\s*\{([^}]*)\}|qq\s*\{([^}]*)\}|'([^']*)'|"([^"]*)")`)
+	resolvDomain = lazyRegexp(`\A\s*(domain|search)\s+(\S+)`)
+	libnetDomain = lazyRegexp(`(?m)^\s*['"]?inet_domain['"]?\s*=>\s*(?:q\s*\{([^}]*)\}|qq\s*\{([^}]*)\}|'([^']*)'|"([^"]*)")`)
 )
 
 // hostdomain is _hostdomain; from is "" when the domain is undefined.
@@ -249,7 +257,7 @@ func (e *Env) hostdomain(host string) (domain, from string) {
 				data = alt
 			}
 		}
-		if m := libnetDomain.FindSubmatch(data); m != nil {
+		if m := libnetDomain().FindSubmatch(data); m != nil {
 			domain, from = string(bytes.Join(m[1:], nil)), "libnet.cfg inet_domain ("+f+")"
 		}
 	}
@@ -259,7 +267,7 @@ func (e *Env) hostdomain(host string) (domain, from string) {
 	if f, err := os.Open(e.ResolvConf); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if m := resolvDomain.FindStringSubmatch(sc.Text()); m != nil {
+			if m := resolvDomain().FindStringSubmatch(sc.Text()); m != nil {
 				domain, from = m[2], e.ResolvConf+" "+m[1]
 			}
 		}
