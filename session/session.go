@@ -155,10 +155,10 @@ func Dial(ctx context.Context, servers []string, opts ...Option) (*Session, erro
 	}
 	t := s.Timeout()
 	if t < s.requested {
-		s.log.Debug().Dur("requested", s.requested).Dur("negotiated", t).Msg("ZooKeeper shortened the session timeout")
+		s.log.Debug().Dur("requested_ms", s.requested).Dur("negotiated_ms", t).Msg("ZooKeeper shortened the session timeout")
 	}
 	if s.Fence().TooShort() {
-		s.log.Warn().Dur("session_timeout", t).Dur("fence_slack", s.Fence().SlackOrDefault()).
+		s.log.Warn().Dur("session_timeout_ms", t).Dur("fence_slack_ms", s.Fence().SlackOrDefault()).
 			Msg("session timeout too short for the fence slack: a partitioned job gets no grace before SIGKILL")
 	}
 	return s, nil
@@ -364,7 +364,7 @@ func (s *Session) onEvent(ev zk.Event) {
 		switch {
 		case first:
 			s.log.Debug().Str("event", "zk").Str("state", "session").Str("server", ev.Server).
-				Str("session", fmt.Sprintf("%#x", id)).Dur("timeout", s.Timeout()).Msg("zk")
+				Str("session", fmt.Sprintf("%#x", id)).Dur("timeout_ms", s.Timeout()).Msg("zk")
 		case id != s.id.Load():
 			// Info: what it means for the run (a stop, a new wait) is
 			// the run's to say; a waiter that carries on mails nothing.

@@ -334,7 +334,7 @@ func (c *Child) finish(ws unix.WaitStatus, ru unix.Rusage, waitErr error) {
 	}
 	c.finished.Store(true)
 	c.mu.Unlock()
-	c.log.Debug().Int("child_pid", c.pid).Int("exit", res.ExitCode).Dur("duration", res.Duration).Msg("supervise: done")
+	c.log.Debug().Int("child_pid", c.pid).Int("exit", res.ExitCode).Dur("duration_ms", res.Duration).Msg("supervise: done")
 	close(c.done)
 }
 

@@ -127,7 +127,7 @@ func (c *Child) sweep(deadline time.Time) {
 		c.reapOrphans()
 		if c.treeGone() {
 			if time.Since(start) > 100*time.Millisecond {
-				c.log.Info().Int("child_pid", c.pid).Dur("took", time.Since(start)).Msg("supervise: leftovers gone")
+				c.log.Info().Int("child_pid", c.pid).Dur("took_ms", time.Since(start)).Msg("supervise: leftovers gone")
 			}
 			return
 		}

@@ -192,7 +192,7 @@ func TestE2E_Profile(t *testing.T) {
 	}
 	fin := p.mustEvent(t, "finish")
 	rec := e.lastRun("spin")
-	dur, _ := fin["duration"].(float64) // milliseconds (zerolog's default)
+	dur, _ := fin["duration_ms"].(float64) // milliseconds (zerolog's default)
 	if cpu := rec.UserCPUMS + rec.SysCPUMS; dur <= 0 || float64(cpu) > dur/2 {
 		t.Errorf("--cpu-max 20: CPU %d ms in %v ms, want under half", cpu, dur)
 	}

@@ -125,7 +125,7 @@ func TestE2E_RecordsUnderContention(t *testing.T) {
 		for _, line := range strings.Split(p.logText(), "\n") {
 			var m map[string]any
 			if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "run record written" {
-				if ms, ok := m["took"].(float64); ok {
+				if ms, ok := m["took_ms"].(float64); ok {
 					took = append(took, time.Duration(ms*float64(time.Millisecond)))
 				}
 			}

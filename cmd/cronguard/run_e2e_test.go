@@ -71,7 +71,7 @@ exit 3
 			}
 		}
 		fin := p.mustEvent(t, "finish")
-		for _, k := range []string{"exit", "duration", "max_rss_kb", "user_cpu", "sys_cpu", "host", "group", "lock", "run_id", "pid"} {
+		for _, k := range []string{"exit", "duration_ms", "max_rss_kb", "user_cpu_ms", "sys_cpu_ms", "host", "group", "lock", "run_id", "pid"} {
 			if _, ok := fin[k]; !ok {
 				t.Errorf("finish event lacks %q: %v", k, fin)
 			}
@@ -303,7 +303,7 @@ func TestE2E_KillGraceEscalatesToSIGKILL(t *testing.T) {
 	}
 	fin := p.mustEvent(t, "finish")
 	// The job ignores SIGTERM: only SIGKILL after the grace ends it.
-	if d, _ := fin["duration"].(float64); time.Duration(d*float64(time.Millisecond)) < 450*time.Millisecond {
+	if d, _ := fin["duration_ms"].(float64); time.Duration(d*float64(time.Millisecond)) < 450*time.Millisecond {
 		t.Errorf("job ended after %vms, before timeout+grace", d)
 	}
 }
@@ -529,7 +529,7 @@ func TestE2E_SwitchmanConfigUnchanged(t *testing.T) {
 	}
 	fin := p.mustEvent(t, "finish")
 	// termination_timeout 1 (s): SIGKILL one second after the SIGTERM.
-	if d, _ := fin["duration"].(float64); d < 1200 || d > 5000 {
+	if d, _ := fin["duration_ms"].(float64); d < 1200 || d > 5000 {
 		t.Errorf("job ran %vms; want timeout 300ms + termination_timeout 1s", d)
 	}
 	if fin["lock"] != "legacy-job" {

@@ -89,7 +89,7 @@ func (e *runEnv) acquireLeases(ctx context.Context) error {
 		switch {
 		case err == nil:
 			e.log.Debug().Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
-				Str("lease", l.Path()).Dur("waited", time.Since(start)).Msg("lease acquired")
+				Str("lease", l.Path()).Dur("waited_ms", time.Since(start)).Msg("lease acquired")
 			continue
 		case errors.Is(err, lease.ErrAlreadyQueued):
 			return e.skipQueued(lease.QueuePath(e.st.root, sp.Resource))

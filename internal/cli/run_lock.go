@@ -142,7 +142,7 @@ func (e *runEnv) acquireLock(ctx context.Context) (*lock.Lock, error) {
 		return e.skip(reasonLockBusy, func(ev *zerolog.Event) *zerolog.Event {
 			ev = holderField(ev, holder)
 			if waited > 0 {
-				ev = ev.Dur("waited", waited)
+				ev = ev.Dur("waited_ms", waited)
 			}
 			return ev
 		})
@@ -177,7 +177,7 @@ func (e *runEnv) acquireLock(ctx context.Context) (*lock.Lock, error) {
 	if err != nil {
 		return nil, e.waitFailed(err)
 	}
-	holderField(e.log.Debug().Str("queue", ticket.Path()), holder).Dur("wait", e.o.wait).Msg("lock busy; waiting")
+	holderField(e.log.Debug().Str("queue", ticket.Path()), holder).Dur("wait_ms", e.o.wait).Msg("lock busy; waiting")
 	for {
 		err := lease.WaitGone(ctx, sess, p, deadline)
 		if errors.Is(err, lease.ErrTimeout) {

@@ -159,7 +159,7 @@ func (p *pinger) send(ctx context.Context, kind, suffix string, body []byte) {
 		var retry bool
 		retry, err = p.try(ctx, target, body)
 		if err == nil {
-			p.log.Debug().Str("ping", kind).Int("tries", try+1).Dur("took", time.Since(began)).Msg("ping sent")
+			p.log.Debug().Str("ping", kind).Int("tries", try+1).Dur("took_ms", time.Since(began)).Msg("ping sent")
 			return
 		}
 		if !retry || ctx.Err() != nil || try+1 == pingTries {

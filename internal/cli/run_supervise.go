@@ -90,8 +90,8 @@ func (e *runEnv) finish(child *supervise.Child, stopReason string, record <-chan
 		// mail nothing, so say it on stderr.
 		ev = e.log.Warn()
 	}
-	ev.Str("event", "finish").Int("exit", code).Dur("duration", res.Duration).
-		Int64("max_rss_kb", res.MaxRSSKB).Dur("user_cpu", res.UserCPU).Dur("sys_cpu", res.SysCPU).
+	ev.Str("event", "finish").Int("exit", code).Dur("duration_ms", res.Duration).
+		Int64("max_rss_kb", res.MaxRSSKB).Dur("user_cpu_ms", res.UserCPU).Dur("sys_cpu_ms", res.SysCPU).
 		Int64("peak_memory_kb", prof.PeakMemoryKB).Str("peak_memory_from", prof.PeakMemoryFrom).
 		Str("stop_reason", stopReason).Msg("finish")
 	entry := runEntry{Host: e.st.hostname, RunID: e.runID, Start: child.Started().UTC(),
@@ -150,7 +150,7 @@ func (e *runEnv) recordRun(sess *session.Session, entry runEntry, prefetched <-c
 	err = e.writeRecord(ctx, sess, entry, pend.entries, prefetched)
 	switch {
 	case err == nil:
-		e.log.Debug().Dur("took", time.Since(began)).Msg("run record written")
+		e.log.Debug().Dur("took_ms", time.Since(began)).Msg("run record written")
 		if len(pend.entries) > 0 {
 			e.log.Info().Int("runs", len(pend.entries)).Msg("added runs saved by earlier runs to the run record")
 			if err := sp.remove(pend.files); err != nil {
