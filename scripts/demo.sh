@@ -30,7 +30,7 @@ echo "ZooKeeper is listening on $CRONGUARD_ZK; cronguard uses prefix $CRONGUARD_
 
 say "The fleet config: group 'reports' is assigned to box-a and box-b"
 run "$BIN" config init
-run "$BIN" assign reports box-a box-b
+run "$BIN" assign --create reports box-a box-b
 run "$BIN" config get
 
 job='echo "    [job] nightly-report running (fence token $CRONGUARD_FENCE)"; trap "echo \"    [job] got SIGTERM, cleaning up\"; exit 143" TERM; while :; do sleep 0.2; done'

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cronguard/cronguard/config"
 	"github.com/cronguard/cronguard/lease"
+	"github.com/cronguard/cronguard/metadata"
 	"github.com/cronguard/cronguard/session"
 )
 
@@ -525,7 +526,7 @@ func findEditor(getenv func(string) string) (string, error) {
 			}
 			p := filepath.Join(dir, name)
 			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-				return shellQuote(p), nil
+				return metadata.Quote(p), nil
 			}
 		}
 	}

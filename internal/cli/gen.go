@@ -70,14 +70,7 @@ func (g *globalOptions) generate(paths []string, installDir, mailto string, leas
 	if err == nil {
 		err = metadata.MapLeases(entries, leases)
 	}
-	var errs metadata.Errors
-	if errors.As(err, &errs) {
-		for _, e := range errs {
-			fmt.Fprintln(g.stderr, e.Error())
-		}
-		return nil, nil, &exitError{code: ExitRefused, err: fmt.Errorf("%d problem(s) in METADATA: nothing written", len(errs))}
-	}
-	if err != nil {
+	if err := g.metadataProblems(err); err != nil {
 		return nil, nil, err
 	}
 	if len(entries) == 0 {
@@ -223,4 +216,17 @@ func writeIfChanged(name string, data []byte) (bool, error) {
 		return false, err
 	}
 	return true, os.Rename(f.Name(), name)
+}
+
+// metadataProblems prints each METADATA problem of err on stderr, one
+// file:line a line, and returns the run's refusal; other errors pass.
+func (g *globalOptions) metadataProblems(err error) error {
+	var errs metadata.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(g.stderr, e.Error())
+		}
+		return &exitError{code: ExitRefused, err: fmt.Errorf("%d problem(s) in METADATA: nothing written", len(errs))}
+	}
+	return err
 }

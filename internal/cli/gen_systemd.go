@@ -15,14 +15,7 @@ import (
 // a note for every entry left to cron alone.
 func (g *globalOptions) generateSystemd(files []metadata.File, entries []*metadata.Entry, opts metadata.Options) ([]metadata.File, []metadata.Timer, error) {
 	timers, notes, err := metadata.GenerateSystemd(entries, opts)
-	var errs metadata.Errors
-	if errors.As(err, &errs) {
-		for _, e := range errs {
-			fmt.Fprintln(g.stderr, e.Error())
-		}
-		return nil, nil, &exitError{code: ExitRefused, err: fmt.Errorf("%d problem(s) in METADATA: nothing written", len(errs))}
-	}
-	if err != nil {
+	if err := g.metadataProblems(err); err != nil {
 		return nil, nil, err
 	}
 	for _, n := range notes {

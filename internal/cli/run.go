@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cronguard/cronguard/lock"
+	"github.com/cronguard/cronguard/metadata"
 	"github.com/cronguard/cronguard/schedule"
 	"github.com/cronguard/cronguard/session"
 	"github.com/cronguard/cronguard/supervise"
@@ -425,7 +426,7 @@ func (e *runEnv) lockData() []byte {
 		RunID   string `json:"run_id"`
 		Start   string `json:"start"`
 		Command string `json:"command"`
-	}{e.st.hostname, os.Getpid(), e.runID, time.Now().UTC().Format(time.RFC3339Nano), shellJoin(e.o.command)})
+	}{e.st.hostname, os.Getpid(), e.runID, time.Now().UTC().Format(time.RFC3339Nano), metadata.QuoteWords(e.o.command)})
 	return data
 }
 
