@@ -13,7 +13,7 @@ BIN := bin/cronguard
 VERSION ?= $(shell if git describe --tags --abbrev=0 >/dev/null 2>&1; then git describe --tags --dirty; \
   else TZ=UTC git log -1 --format='0.0~git%cd.%h' --date=format-local:%Y%m%d%H%M%S 2>/dev/null; fi || echo 0.0~dev)
 LDFLAGS := -s -w -X github.com/cronguard/cronguard/internal/cli.Version=$(VERSION)
-DEB_PACKAGES := zookeeper lintian systemd
+DEB_PACKAGES := zookeeper lintian systemd perl
 ZK_JAR := /usr/share/java/zookeeper.jar
 
 .PHONY: all build test soak demo deps clean vet version
