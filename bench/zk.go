@@ -176,7 +176,7 @@ func fleetJSON(hosts ...string) []byte {
 // setupPrefix creates prefix with the fleet config {"groups":{"g":["h1"]}}
 // through cronguard's own operator commands, as an operator would.
 func setupPrefix(cronguard, zkAddrs, prefix string) error {
-	for _, args := range [][]string{{"config", "init"}, {"assign", "g", "h1"}} {
+	for _, args := range [][]string{{"config", "init"}, {"assign", "--create", "g", "h1"}} {
 		argv := append([]string{"--zk", zkAddrs, "--prefix", prefix}, args...)
 		out, err := exec.Command(cronguard, argv...).CombinedOutput()
 		if err != nil {
