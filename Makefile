@@ -27,6 +27,7 @@ export CGO_ENABLED := 0
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cronguard
+	$(GO) build -trimpath -ldflags '-s -w' -o bin/cronguard-ping ./cmd/cronguard-ping
 
 # deps installs what the tests need from Debian when it is missing:
 # ZooKeeper (run as a plain process by the tests, never as a service) and
@@ -95,4 +96,4 @@ bench: deps build
 .PHONY: deb
 deb: build
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cronguard-package ./cmd/cronguard-package
-	bin/cronguard-package self --binary $(BIN) --packager bin/cronguard-package --version '$(VERSION)' --readme README.md --out bin
+	bin/cronguard-package self --binary $(BIN) --packager bin/cronguard-package --pinger bin/cronguard-ping --version '$(VERSION)' --readme README.md --out bin

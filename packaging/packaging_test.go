@@ -176,6 +176,13 @@ func TestCronguardDoesNotLinkNfpm(t *testing.T) {
 	if found := heavy(deps("github.com/cronguard/cronguard/cmd/cronguard")); len(found) > 0 {
 		t.Errorf("cmd/cronguard links the packager: %v", found)
 	}
+	// Pings go through cronguard-ping: net/http and TLS would cost every
+	// run 3.3 MB and 0.36 ms (BENCHMARKS.md).
+	for _, d := range deps("github.com/cronguard/cronguard/cmd/cronguard") {
+		if d == "net/http" || d == "crypto/tls" {
+			t.Errorf("cmd/cronguard links %s: pings belong in cmd/cronguard-ping", d)
+		}
+	}
 	if found := heavy(deps("github.com/cronguard/cronguard/cmd/cronguard-package")); len(found) == 0 {
 		t.Errorf("the check finds no nfpm in cmd/cronguard-package either: it checks nothing")
 	}

@@ -23,10 +23,11 @@ func TestSelfDeb(t *testing.T) {
 	debtest.Tool(t, "dpkg-deb", "dpkg")
 	cronguard := debtest.Build(t, "./cmd/cronguard")
 	packager := debtest.Build(t, "./cmd/cronguard-package")
+	pinger := debtest.Build(t, "./cmd/cronguard-ping")
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	readme := filepath.Join(debtest.ModuleRoot(t), "README.md")
-	code := run([]string{"self", "--binary", cronguard, "--packager", packager, "--version", "v1.2.0-3-gabc1234", "--out", out, "--readme", readme},
+	code := run([]string{"self", "--binary", cronguard, "--packager", packager, "--pinger", pinger, "--version", "v1.2.0-3-gabc1234", "--out", out, "--readme", readme},
 		&stdout, &stderr, env(map[string]string{"DEBEMAIL": "cronguard@example.com", "DEBFULLNAME": "cronguard developers", "SOURCE_DATE_EPOCH": "1735787045"}))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())

@@ -25,7 +25,7 @@ import (
 var exampleConfig []byte
 
 type selfOptions struct {
-	binary, packager, version, out, arch, maintainer, readme string
+	binary, packager, pinger, version, out, arch, maintainer, readme string
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -42,12 +42,14 @@ func newSelfCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Com
 	f := cmd.Flags()
 	f.StringVar(&o.binary, "binary", "", "the cronguard binary to package (stripped: lintian refuses debug symbols)")
 	f.StringVar(&o.packager, "packager", "", "the cronguard-package binary to ship with it (default: this one)")
+	f.StringVar(&o.pinger, "pinger", "", "the cronguard-ping binary to ship with it (required: go build ./cmd/cronguard-ping)")
 	f.StringVar(&o.version, "version", cli.Version, "version (git describe form is turned into a Debian version)")
 	f.StringVar(&o.out, "out", "dist", "directory for the .deb")
 	f.StringVar(&o.arch, "arch", "", "Debian architecture (default: the binary's)")
 	f.StringVar(&o.maintainer, "maintainer", "", `"Name <email>" (default: $DEBFULLNAME <$DEBEMAIL>)`)
 	f.StringVar(&o.readme, "readme", "README.md", "cronguard's README, installed in /usr/share/doc/cronguard")
 	_ = cmd.MarkFlagRequired("binary")
+	_ = cmd.MarkFlagRequired("pinger")
 	return cmd
 }
 
@@ -118,6 +120,8 @@ func (o *selfOptions) run() error {
 			{Src: o.binary, Dst: "/usr/bin/cronguard", Mode: 0o755},
 			// A helper, not a user command: `cronguard package` runs it.
 			{Src: o.packager, Dst: cli.PackagerInstallPath, Mode: 0o755},
+			// Sends the pings, so that cronguard links no net/http.
+			{Src: o.pinger, Dst: cli.PingerInstallPath, Mode: 0o755},
 			{Src: example, Dst: "/etc/cronguard/config.json.example", Mode: 0o644, Conffile: true},
 			{Src: example, Dst: docExample, Mode: 0o644},
 			// Policy 12.3: documentation in /usr/share/doc compressed, as dh_compress does.
@@ -156,7 +160,7 @@ func (o *selfOptions) run() error {
 // in the comment before it (lintian shows it with --show-overrides).
 func lintianOverrides(static bool) string {
 	var b strings.Builder
-	bins := []string{"usr/bin/cronguard", strings.TrimPrefix(cli.PackagerInstallPath, "/")}
+	bins := []string{"usr/bin/cronguard", strings.TrimPrefix(cli.PackagerInstallPath, "/"), strings.TrimPrefix(cli.PingerInstallPath, "/")}
 	if static {
 		b.WriteString("# Static Go binaries by design (make build: CGO_ENABLED=0): every cron run\n" +
 			"# would pay for ld.so and libc start-up, about 3 ms (BENCHMARKS.md).\n")
@@ -164,9 +168,12 @@ func lintianOverrides(static bool) string {
 			b.WriteString("cronguard: statically-linked-binary [" + bin + "]\n")
 		}
 	}
-	b.WriteString("# A helper that `cronguard package` execs, not a user command: it stays\n" +
-		"# off PATH, in the package's private directory, where cronguard looks for it.\n" +
-		"cronguard: executable-in-usr-lib [" + bins[1] + "]\n")
+	b.WriteString("# Helpers that cronguard execs (`cronguard package`, pings), not user\n" +
+		"# commands: they stay off PATH, in the package's private directory, where\n" +
+		"# cronguard looks for them.\n")
+	for _, bin := range bins[1:] {
+		b.WriteString("cronguard: executable-in-usr-lib [" + bin + "]\n")
+	}
 	return b.String()
 }
 

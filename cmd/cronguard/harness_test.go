@@ -44,6 +44,12 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 	}
+	// cronguard-ping next to it, where cronguard looks for it first.
+	ping := exec.Command("go", "build", "-o", filepath.Join(dir, "cronguard-ping"), "../cronguard-ping")
+	ping.Env = build.Env
+	if out, err := ping.CombinedOutput(); err != nil && buildErr == nil {
+		buildErr = fmt.Errorf("go build cronguard-ping: %v\n%s", err, out)
+	}
 	code := m.Run()
 	if sharedZK != nil {
 		sharedZK.Close()

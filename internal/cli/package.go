@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -212,21 +211,11 @@ func (o *packageOptions) findPackager() (string, error) {
 	if o.packager != "" {
 		return o.packager, nil
 	}
-	var candidates []string
-	if exe, err := os.Executable(); err == nil {
-		if exe, err := filepath.EvalSymlinks(exe); err == nil {
-			candidates = append(candidates, filepath.Join(filepath.Dir(exe), packagerName))
-		}
+	p, err := findHelper(packagerName, PackagerInstallPath)
+	if err != nil {
+		return "", fmt.Errorf("%w, or pass --packager", err)
 	}
-	for _, p := range append(candidates, PackagerInstallPath) {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(packagerName); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("%s not found next to cronguard, in %s or in PATH: install cronguard's .deb, build it (go build ./cmd/%s), or pass --packager", packagerName, path.Dir(PackagerInstallPath), packagerName)
+	return p, nil
 }
 
 // CommandTree is cronguard's command tree, for cronguard-package to write

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -43,13 +43,14 @@ var pingRetryPause = [...]time.Duration{200 * time.Millisecond, 500 * time.Milli
 
 // pinger pings one job's check.
 type pinger struct {
-	base     *url.URL
-	rid      string
-	log      zerolog.Logger
-	client   *http.Client
-	failures atomic.Int64
-	started  chan struct{} // closed when the start ping is done
-	cancel   context.CancelFunc
+	base      *url.URL
+	rid       string
+	log       zerolog.Logger
+	helper    string // cronguard-ping, or "" when not found (helperErr)
+	helperErr error
+	failures  atomic.Int64
+	started   chan struct{} // closed when the start ping is done
+	cancel    context.CancelFunc
 }
 
 // setupPinger reads --ping, --no-ping and the config's ping_url.
@@ -82,10 +83,18 @@ func expandPingURL(raw, lockName string) (*url.URL, error) {
 	return u, nil
 }
 
+// pingerName sends the pings: cronguard execs it rather than linking
+// net/http and TLS, which every cron run would pay for.
+const pingerName = "cronguard-ping"
+
+// PingerInstallPath is where cronguard's .deb installs it.
+const PingerInstallPath = "/usr/lib/cronguard/" + pingerName
+
 func newPinger(u *url.URL, runID string, log zerolog.Logger) *pinger {
-	return &pinger{base: u, rid: runUUID(runID), log: log,
-		client: &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment,
-			DisableKeepAlives: true, ResponseHeaderTimeout: pingTryTimeout}}}
+	p := &pinger{base: u, rid: runUUID(runID), log: log}
+	// Not found: every ping fails, each logged and counted; the run goes on.
+	p.helper, p.helperErr = findHelper(pingerName, PingerInstallPath)
+	return p
 }
 
 // runUUID maps a run id to the UUID form healthchecks.io wants for rid.
@@ -177,32 +186,35 @@ func (p *pinger) send(ctx context.Context, kind, suffix string, body []byte) {
 	}
 	p.failures.Add(1)
 	p.log.Warn().Str("event", "ping_failed").Str("ping", kind).Str("url", redactURL(target)).
-		Dur("took", time.Since(began)).Err(err).Msg("ping failed")
+		Dur("took_ms", time.Since(began)).Err(err).Msg("ping failed")
 }
 
-// try sends one request; retry says whether another try may help.
+// try sends one request through cronguard-ping; retry says whether
+// another try may help.
 func (p *pinger) try(ctx context.Context, target string, body []byte) (retry bool, err error) {
+	if p.helperErr != nil {
+		return false, p.helperErr
+	}
 	ctx, cancel := context.WithTimeout(ctx, pingTryTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return false, err
-	}
-	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	req.Header.Set("User-Agent", "cronguard/"+Version)
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return true, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
+	cmd := exec.CommandContext(ctx, p.helper, pingTryTimeout.String(), target)
+	cmd.Stdin = bytes.NewReader(body)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	why := strings.TrimSpace(stderr.String())
+	var ee *exec.ExitError
 	switch {
-	case resp.StatusCode >= 500:
-		return true, fmt.Errorf("HTTP %s", resp.Status)
-	case resp.StatusCode >= 300:
-		return false, fmt.Errorf("HTTP %s", resp.Status)
+	case err == nil:
+		return false, nil
+	case errors.As(err, &ee) && ee.ExitCode() == 3:
+		return false, errors.New(why)
+	case errors.As(err, &ee) && ee.ExitCode() == 1:
+		return true, errors.New(why)
+	case ctx.Err() != nil:
+		return true, fmt.Errorf("no answer within %v", pingTryTimeout)
 	}
-	return false, nil
+	return false, fmt.Errorf("%s: %v %s", pingerName, err, why)
 }
 
 // redactURL keeps a ping key out of the log: only the scheme and host.
