@@ -242,13 +242,21 @@ func (p *parser) field(b *rawBlock, line int, content string) {
 		p.errorf(line, "unknown key %q (keys: %s)", k, strings.Join(Keys, ", "))
 		return
 	}
-	if first, dup := b.keys[k]; dup {
+	if !p.record(b.keys, b.values, line, k, v) {
 		b.bad = true
-		p.errorf(line, "duplicate key %q (first at line %d)", k, first)
-		return
 	}
-	b.keys[k] = line
-	b.values[k] = strings.TrimSpace(v)
+}
+
+// record keeps k's value and line, or reports k as a duplicate (false):
+// a <crontab> block and a <switchman> block read their keys alike.
+func (p *parser) record(keys map[string]int, values map[string]string, line int, k, v string) bool {
+	if first, dup := keys[k]; dup {
+		p.errorf(line, "duplicate key %q (first at line %d)", k, first)
+		return false
+	}
+	keys[k] = line
+	values[k] = strings.TrimSpace(v)
+	return true
 }
 
 func knownKey(k string) bool {

@@ -128,13 +128,9 @@ func (p *parser) switchmanField(b *rawBlock, line int, content string) {
 		p.errorf(line, "unknown key %q in %s (keys: %s, and a %s block)", k, swOpenTag, strings.Join(SwitchmanKeys, ", "), leasesOpenTag)
 		return
 	}
-	if first, dup := sw.keys[k]; dup {
+	if !p.record(sw.keys, sw.values, line, k, v) {
 		b.bad = true
-		p.errorf(line, "duplicate key %q (first at line %d)", k, first)
-		return
 	}
-	sw.keys[k] = line
-	sw.values[k] = strings.TrimSpace(v)
 }
 
 // leaseField records a NAME: COUNT line of a <leases> block.

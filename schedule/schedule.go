@@ -70,10 +70,6 @@ func Parse(spec string) (*Schedule, error) {
 // String returns the spec as Check normalized it.
 func (s *Schedule) String() string { return s.spec }
 
-// Wildcard reports whether cron treats the job as a wildcard job (minute or
-// hour field starting with "*") rather than a fixed-time job.
-func (s *Schedule) Wildcard() bool { return s.wild }
-
 // bits reads a field Check accepted into a bitset of its values.
 func (c cronField) bits(field string) uint64 {
 	var set uint64

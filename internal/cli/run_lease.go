@@ -69,12 +69,30 @@ func (e *runEnv) acquireLeases(ctx context.Context) error {
 	sess := e.session()
 	order := e.leaseOrdered
 	deadline, _ := e.waitDeadline()
+	// The deadline bounds every step, requests that get no answer included.
+	wctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	start := time.Now()
+	leaseBusy := func(sp leaseSpec) error {
+		return e.skip(reasonLeaseBusy, func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
+				Dur("waited_ms", time.Since(start))
+		})
+	}
+	overBudget := func() bool { return ctx.Err() == nil && wctx.Err() != nil }
 
 	// switchman: a task already queued for any of its resources skips.
 	for _, sp := range order {
 		q := lease.NewQueue(sess, e.st.root, sp.Resource)
-		queued, err := q.Queued(ctx, e.lockName)
+		queued, err := q.Queued(wctx, e.lockName)
 		if err != nil {
+			if overBudget() {
+				return leaseBusy(sp)
+			}
 			return e.waitFailed(err)
 		}
 		if queued {
@@ -83,9 +101,8 @@ func (e *runEnv) acquireLeases(ctx context.Context) error {
 	}
 
 	data := e.lockData()
-	start := time.Now()
 	for _, sp := range order {
-		l, err := e.takeLease(ctx, sess, sp, data, deadline)
+		l, err := e.takeLease(wctx, sess, sp, data, deadline)
 		switch {
 		case err == nil:
 			e.log.Debug().Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
@@ -93,11 +110,8 @@ func (e *runEnv) acquireLeases(ctx context.Context) error {
 			continue
 		case errors.Is(err, lease.ErrAlreadyQueued):
 			return e.skipQueued(lease.QueuePath(e.st.root, sp.Resource))
-		case errors.Is(err, lease.ErrTimeout):
-			return e.skip(reasonLeaseBusy, func(ev *zerolog.Event) *zerolog.Event {
-				return ev.Str("resource", sp.Resource).Int64("count", sp.Count).Int64("total", sp.Total).
-					Dur("waited", time.Since(start))
-			})
+		case errors.Is(err, lease.ErrTimeout), overBudget():
+			return leaseBusy(sp)
 		default:
 			return e.waitFailed(fmt.Errorf("lease %s: %w", sp.Resource, err))
 		}

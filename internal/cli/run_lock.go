@@ -156,45 +156,59 @@ func (e *runEnv) acquireLock(ctx context.Context) (*lock.Lock, error) {
 	}
 
 	deadline, _ := e.waitDeadline()
+	// --wait bounds every step of the wait, requests that get no answer
+	// included: at the deadline the run skips, wherever it was.
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	fail := func(err error) error {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			return busy(time.Since(e.waitStart))
+		}
+		return e.waitFailed(err)
+	}
 	q := lease.NewQueue(sess, e.st.root, lease.LockQueueName, lease.WithACL(e.nodeACL()))
 	// Someone waits for this lock already: it is theirs next, not ours.
-	queued, err := q.Queued(ctx, e.lockName)
+	queued, err := q.Queued(wctx, e.lockName)
 	if err != nil {
-		return nil, e.waitFailed(err)
+		return nil, fail(err)
 	}
 	if queued {
 		return nil, e.skipQueued(q.Dir())
 	}
-	lk, err := e.takeLock(ctx, sess, p, &holder)
+	lk, err := e.takeLock(wctx, sess, p, &holder)
 	if !errors.Is(err, lock.ErrBusy) {
-		return lk, err
+		if err != nil {
+			return nil, fail(err)
+		}
+		return lk, nil
 	}
 
-	ticket, err := q.Join(ctx, e.lockName, e.lockData())
+	ticket, err := q.Join(wctx, e.lockName, e.lockData())
 	if errors.Is(err, lease.ErrAlreadyQueued) {
 		return nil, e.skipQueued(q.Dir())
 	}
 	if err != nil {
-		return nil, e.waitFailed(err)
+		return nil, fail(err)
 	}
 	holderField(e.log.Debug().Str("queue", ticket.Path()), holder).Dur("wait_ms", e.o.wait).Msg("lock busy; waiting")
 	for {
-		err := lease.WaitGone(ctx, sess, p, deadline)
+		err := lease.WaitGone(wctx, sess, p, deadline)
 		if errors.Is(err, lease.ErrTimeout) {
 			return nil, busy(time.Since(e.waitStart))
 		}
 		if err != nil {
-			return nil, e.waitFailed(err)
+			return nil, fail(err)
 		}
-		lk, err := e.takeLock(ctx, sess, p, &holder)
+		lk, err := e.takeLock(wctx, sess, p, &holder)
 		if err == nil {
 			// Out of the queue, without holding up the job: the entry
 			// goes with the session at the latest. A run that gives up
 			// leaves it to the session's close.
 			go ticket.Leave()
+			return lk, nil
 		}
 		if !errors.Is(err, lock.ErrBusy) {
-			return lk, err
+			return nil, fail(err)
 		}
 		// Taken in between by a run that does not queue (switchman, or
 		// no --wait): wait on.

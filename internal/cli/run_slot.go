@@ -120,13 +120,7 @@ func (e *runEnv) claimSlot(ctx context.Context) error {
 		var st *zk.Stat
 		var err error
 		if r.stat == nil {
-			err = sess.DoCtx(ctx, func() error { return createRecordNode(conn, e.st.root, p, out, e.nodeACL()) })
-			if errors.Is(err, zk.ErrNoNode) {
-				err = sess.DoCtx(ctx, func() error { return createRecordNode(conn, e.st.root, e.st.root+"/runs", nil, e.nodeACL()) })
-				if err == nil || errors.Is(err, zk.ErrNodeExists) {
-					continue
-				}
-			}
+			err = createRecord(e.doCtx(ctx), conn, e.st.root, p, out, e.nodeACL())
 			if err == nil {
 				st = &zk.Stat{Version: 0} // a new node's; Create returns no stat
 			}
@@ -176,6 +170,12 @@ func (e *runEnv) claimFailed(err error) error {
 	return fmt.Errorf("claiming slot %s in %s: %w", schedule.Key(e.slot), e.recordPath(), err)
 }
 
+// doCtx runs requests in the run's session, bounded by ctx.
+func (e *runEnv) doCtx(ctx context.Context) func(func() error) error {
+	sess := e.session()
+	return func(req func() error) error { return sess.DoCtx(ctx, req) }
+}
+
 func (e *runEnv) recordPath() string { return e.st.root + "/runs/" + e.lockName }
 
 // localZoneName is the IANA name of the host's zone, stored with the
@@ -212,13 +212,7 @@ func (e *runEnv) registerJob(ctx context.Context) {
 	}
 	sess := e.session()
 	out, _ := json.Marshal(runRecord{Lock: e.lockName, Schedule: e.o.schedule, TZ: localZoneName()})
-	err := sess.DoCtx(ctx, func() error { return createRecordNode(sess.Conn(), e.st.root, e.recordPath(), out, e.nodeACL()) })
-	if errors.Is(err, zk.ErrNoNode) {
-		err = sess.DoCtx(ctx, func() error { return createRecordNode(sess.Conn(), e.st.root, e.st.root+"/runs", nil, e.nodeACL()) })
-		if err == nil || errors.Is(err, zk.ErrNodeExists) {
-			err = sess.DoCtx(ctx, func() error { return createRecordNode(sess.Conn(), e.st.root, e.recordPath(), out, e.nodeACL()) })
-		}
-	}
+	err := createRecord(e.doCtx(ctx), sess.Conn(), e.st.root, e.recordPath(), out, e.nodeACL())
 	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		e.log.Debug().Err(err).Msg("could not register the job's schedule")
 	}

@@ -239,17 +239,9 @@ func writeRunRecord(ctx context.Context, sess *session.Session, root, lockName s
 		switch {
 		case errors.Is(err, zk.ErrNoNode):
 			out := build(runRecord{Lock: lockName})
-			err = do(func() error { return createRecordNode(conn, root, p, out, acl) })
-			if errors.Is(err, zk.ErrNoNode) {
-				err = do(func() error { return createRecordNode(conn, root, root+"/runs", nil, acl) })
-				if err != nil && !errors.Is(err, zk.ErrNodeExists) {
-					return fmt.Errorf("creating %s/runs: %w", root, err)
-				}
-				attempt = -1 // not a lost race: no pause
-				continue
-			}
+			err = createRecord(do, conn, root, p, out, acl)
 			if errors.Is(err, zk.ErrNodeExists) {
-				continue
+				continue // another host created it first: read it
 			}
 			return err
 		case err != nil:
@@ -299,6 +291,20 @@ func (e *runEnv) writeRecord(ctx context.Context, sess *session.Session, entry r
 	}
 	defer fresh.Close()
 	return write(fresh, nil)
+}
+
+// createRecord creates the record p with data, and <root>/runs first when
+// it is missing. ErrNodeExists means another host created p first.
+func createRecord(do func(func() error) error, conn *zk.Conn, root, p string, data []byte, acl []zk.ACL) error {
+	err := do(func() error { return createRecordNode(conn, root, p, data, acl) })
+	if !errors.Is(err, zk.ErrNoNode) {
+		return err
+	}
+	err = do(func() error { return createRecordNode(conn, root, root+"/runs", nil, acl) })
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("creating %s/runs: %w", root, err)
+	}
+	return do(func() error { return createRecordNode(conn, root, p, data, acl) })
 }
 
 // createRecordNode creates the record or the runs directory: a persistent
