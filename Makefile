@@ -13,7 +13,7 @@ BIN := bin/cronguard
 VERSION ?= $(shell if git describe --tags --abbrev=0 >/dev/null 2>&1; then git describe --tags --dirty; \
   else TZ=UTC git log -1 --format='0.0~git%cd.%h' --date=format-local:%Y%m%d%H%M%S 2>/dev/null; fi || echo 0.0~dev)
 LDFLAGS := -s -w -X github.com/cronguard/cronguard/internal/cli.Version=$(VERSION)
-DEB_PACKAGES := zookeeper lintian systemd perl
+DEB_PACKAGES := zookeeper lintian systemd perl gcc libc6-dev
 ZK_JAR := /usr/share/java/zookeeper.jar
 
 .PHONY: all build test soak demo deps clean vet version
@@ -25,16 +25,29 @@ all: build
 # through Go's own resolver (/etc/hosts and DNS; not NSS modules like LDAP).
 export CGO_ENABLED := 0
 
+# The C shim (supervise/cshim), which cronguard starts the job through when
+# it finds it next to itself: static, so it skips ld.so at every run, with
+# Debian's hardening flags. internal/shimtest builds it with the same flags
+# for the tests (a test keeps the two lists equal). The strip drops the
+# compiler's .comment that static libc brings (as dh_strip does).
+CC ?= cc
+SHIM_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -fstack-protector-strong -D_FORTIFY_SOURCE=2 -static -s -Wl,-z,relro,-z,now
+
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cronguard
 	$(GO) build -trimpath -ldflags '-s -w' -o bin/cronguard-ping ./cmd/cronguard-ping
+	$(CC) $(SHIM_CFLAGS) -o bin/cronguard-shim supervise/cshim/cronguard-shim.c
+	strip --remove-section=.comment bin/cronguard-shim
 
-# deps installs what the tests need from Debian when it is missing:
-# ZooKeeper (run as a plain process by the tests, never as a service) and
-# lintian (the packages must be lintian-clean) and systemd (systemd-analyze
-# checks the generated timers; systemd is not run).
+# deps installs what the build and the tests need from Debian when it is
+# missing: ZooKeeper (run as a plain process by the tests, never as a
+# service), lintian (the packages must be lintian-clean), systemd
+# (systemd-analyze checks the generated timers; systemd is not run), perl
+# (the reference for switchman's behaviour), gcc and libc6-dev (the C shim,
+# static).
 deps:
-	@if [ ! -f $(ZK_JAR) ] || ! command -v java >/dev/null 2>&1 || ! command -v lintian >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1; then \
+	@if [ ! -f $(ZK_JAR) ] || ! command -v java >/dev/null 2>&1 || ! command -v lintian >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1 \
+	    || ! command -v perl >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1 || [ ! -f /usr/include/stdio.h ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(DEB_PACKAGES) with apt-get"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); \
@@ -94,6 +107,6 @@ bench: deps build
 # nfpm, which cronguard itself never links (every cron run would pay for it).
 # The maintainer comes from DEBFULLNAME/DEBEMAIL.
 .PHONY: deb
-deb: build
+deb: deps build
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/cronguard-package ./cmd/cronguard-package
-	bin/cronguard-package self --binary $(BIN) --packager bin/cronguard-package --pinger bin/cronguard-ping --version '$(VERSION)' --readme README.md --out bin
+	bin/cronguard-package self --binary $(BIN) --packager bin/cronguard-package --pinger bin/cronguard-ping --shim bin/cronguard-shim --version '$(VERSION)' --readme README.md --out bin

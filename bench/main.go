@@ -314,7 +314,7 @@ func run(f flags) error {
 		command{name: "  skip: lock busy", argv: []string{cg, "run", "--skip-code", "3", "--group", "g", "--", "true"}, env: append([]string{"CRONGUARD_PREFIX=/bench-busy"}, envMain...), wantExit: 3},
 	)
 	if static != "" {
-		cases = append(cases, command{name: "  guarded, CGO_ENABLED=0 build", argv: []string{static, "run", "--group", "g", "--", "true"}, env: envMain})
+		cases = append(cases, command{name: "  guarded, Go shim (no C shim beside it)", argv: []string{static, "run", "--group", "g", "--", "true"}, env: envMain})
 	}
 	if base != "" {
 		cases = append(cases, command{name: "  guarded, cronguard at " + f.base + " (-base)", argv: []string{base, "run", "--group", "g", "--", "true"}, env: envMain})
@@ -377,10 +377,13 @@ func run(f flags) error {
 	if f.does("shim") {
 		// 3. The shim's cost, and peak RSS.
 		logf("shim cost: %d supervise.Start runs each way", f.n)
-		names, bins := []string{"via the shim: cronguard re-exec'd (as shipped)"}, []string{cg}
+		var names, bins []string
+		if cshim := filepath.Join(filepath.Dir(cg), "cronguard-shim"); fileExists(cshim) {
+			names, bins = append(names, "via the C shim (bin/cronguard-shim, as shipped)"), append(bins, cshim)
+		}
+		names, bins = append(names, "via the Go shim: cronguard re-exec'd (the fallback)"), append(bins, cg)
 		if static != "" {
-			names = append(names, "  same, CGO_ENABLED=0 build", "  a minimal shim binary (bench/minshim, CGO_ENABLED=0)")
-			bins = append(bins, static, minshim)
+			names, bins = append(names, "  a minimal Go shim binary (bench/minshim, CGO_ENABLED=0)"), append(bins, minshim)
 		}
 		if rep.shims, err = shimCost(self, f.n, names, bins); err != nil {
 			return fmt.Errorf("shim cost: %w", err)
@@ -656,4 +659,9 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -94,7 +94,7 @@ func (r *report) sections() []section {
 	notes := []string{
 		"Wall time from fork to reap of the whole process, measured by the harness, the cases interleaved in a shuffled order, after warm-up runs. Ratios are of medians: `/ true` and `/ flock` = how many times the baseline's time, `kazoo /` = how many times faster than the kazoo script. CPU = user+system time of the process and the children it reaped (median).",
 		"`/ floor` and `CPU / floor`: how many times the floor's median wall time and CPU. The floor (bench/floor, built by the harness from this tree, issue 16) is the least a Go wrapper with a shim does: it connects (go-zookeeper, default options), reads the fleet config znode with a watch, creates an ephemeral node, starts a re-exec'd copy of itself that starts the job and waits for it, then deletes the node and closes; no config file, logging, run record or signal handling.",
-		"The cronguard runs read a local config file (zkhosts, prefix, logfile), as in production, and use a standalone ZooKeeper unless marked. `CGO_ENABLED=0 build`: the same tree built explicitly static, as `make build` now builds it (kept as a check that the shipped binary is the static one).",
+		"The cronguard runs read a local config file (zkhosts, prefix, logfile), as in production, and use a standalone ZooKeeper unless marked. `Go shim (no C shim beside it)`: the same tree built static in a directory of its own, where cronguard finds no `cronguard-shim` and starts the job through itself re-exec'd (the Go shim, the fallback): the C shim's gain, in the same run.",
 	}
 	for _, c := range r.cases {
 		if c.failures > 0 {

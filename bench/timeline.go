@@ -77,7 +77,7 @@ func phases(script []byte, exe string) (*table, error) {
 			cur.connect, cur.fd = t, fd
 		case ev == "syscalls:sys_enter_write" && pid == cur.pid && fd == cur.fd && fd >= 0:
 			cur.zk = append(cur.zk, t)
-		case ev == "sched:sched_process_exec" && strings.Contains(tr, "/proc/self/exe"):
+		case ev == "sched:sched_process_exec" && (strings.Contains(tr, "/proc/self/exe") || strings.Contains(tr, "/cronguard-shim ")):
 			cur.shimExec, cur.shim = t, pid
 		case ev == "sched:sched_process_exec" && strings.Contains(tr, "filename=/bin/true"):
 			cur.jobExec = t
@@ -92,9 +92,9 @@ func phases(script []byte, exe string) (*table, error) {
 	names := []string{
 		"exec -> connect(2): Go start-up, package init, flags, config, logger",
 		"connect(2) -> session: TCP, handshake, ZooKeeper creates the session",
-		"session -> last request before the job (read config, create lock, confirm+watch)",
+		"session -> last request before the shim (read config and run record)",
 		"last request -> shim exec: its answer, signal set-up, fork",
-		"shim exec -> job exec: the shim's Go start-up",
+		"shim exec -> job exec: the shim's start-up, overlapped by taking the lock (create, confirm+watch), the go",
 		"job: exec -> exit (/bin/true)",
 		"job exit -> shim exit (reap, report)",
 		"shim exit -> close sent: status, log, run record (read+write)",

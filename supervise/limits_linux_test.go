@@ -106,43 +106,45 @@ func TestParseLimitValues(t *testing.T) {
 // The job and its grandchildren run with the nice value, I/O priority and
 // rlimits asked for, while the shim itself keeps its rlimits.
 func TestLimitsInJob(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "out")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	nice := 7
-	io, _ := ParseIOnice("best-effort:6")
-	nofile, _ := ParseRlimit("nofile=123:456")
-	core, _ := ParseRlimit("core=0")
-	fsize, _ := ParseRlimit("fsize=1M:2M")
-	l := &Limits{Nice: &nice, IOPrio: &io, Rlimits: []Rlimit{nofile, core, fsize}}
-	if err := CheckLimits(l); err != nil {
-		t.Fatal(err)
-	}
-	// The grandchild (sh -c) reports: nice from /proc/self/stat (field
-	// 19), ulimit -n/-Hn, ulimit -c, ulimit -f (1024-byte blocks), and
-	// ionice -p of itself; the shim's own soft nofile, read from /proc.
-	script := `sh -c 'set -- $(cut -d")" -f2 /proc/$$/stat); echo nice=${17}; echo nofile=$(ulimit -n):$(ulimit -Hn); echo core=$(ulimit -c); grep "file size" /proc/$$/limits; echo io=$(ionice -p $$ 2>&1)'; grep "open files" /proc/$PPID/limits`
-	c, err := Start(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Stdout: f, Limits: l}, WithShim(testExe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := waitDone(t, c, 10*time.Second)
-	b, _ := os.ReadFile(out)
-	got := string(b)
-	if res.ExitCode != 0 {
-		t.Fatalf("exit %d: %s", res.ExitCode, got)
-	}
-	for _, want := range []string{"nice=7\n", "nofile=123:456\n", "core=0\n", "Max file size             1048576              2097152", "io=best-effort: prio 6\n"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("job output lacks %q:\n%s", want, got)
+	forShims(t, func(t *testing.T, shim string) {
+		out := filepath.Join(t.TempDir(), "out")
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if strings.Contains(got, " 123 ") {
-		t.Errorf("the shim kept the job's nofile limit:\n%s", got)
-	}
+		defer f.Close()
+		nice := 7
+		io, _ := ParseIOnice("best-effort:6")
+		nofile, _ := ParseRlimit("nofile=123:456")
+		core, _ := ParseRlimit("core=0")
+		fsize, _ := ParseRlimit("fsize=1M:2M")
+		l := &Limits{Nice: &nice, IOPrio: &io, Rlimits: []Rlimit{nofile, core, fsize}}
+		if err := CheckLimits(l); err != nil {
+			t.Fatal(err)
+		}
+		// The grandchild (sh -c) reports: nice from /proc/self/stat (field
+		// 19), ulimit -n/-Hn, ulimit -c, ulimit -f (1024-byte blocks), and
+		// ionice -p of itself; the shim's own soft nofile, read from /proc.
+		script := `sh -c 'set -- $(cut -d")" -f2 /proc/$$/stat); echo nice=${17}; echo nofile=$(ulimit -n):$(ulimit -Hn); echo core=$(ulimit -c); grep "file size" /proc/$$/limits; echo io=$(ionice -p $$ 2>&1)'; grep "open files" /proc/$PPID/limits`
+		c, err := Start(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Stdout: f, Limits: l}, WithShim(shim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := waitDone(t, c, 10*time.Second)
+		b, _ := os.ReadFile(out)
+		got := string(b)
+		if res.ExitCode != 0 {
+			t.Fatalf("exit %d: %s", res.ExitCode, got)
+		}
+		for _, want := range []string{"nice=7\n", "nofile=123:456\n", "core=0\n", "Max file size             1048576              2097152", "io=best-effort: prio 6\n"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("job output lacks %q:\n%s", want, got)
+			}
+		}
+		if strings.Contains(got, " 123 ") {
+			t.Errorf("the shim kept the job's nofile limit:\n%s", got)
+		}
+	})
 }
 
 // A limit that cannot be applied is refused before anything starts.
@@ -185,89 +187,97 @@ func cgName(t *testing.T) string {
 // A job over its memory limit is killed by the OOM killer, the run says so
 // (OOMKilled), its peak is the limit's, and the cgroup is gone after.
 func TestMemoryMaxOOM(t *testing.T) {
-	requireMemoryController(t)
-	l := &Limits{MemoryMax: 64 << 20, CgroupName: cgName(t)}
-	spec := helperSpec("alloc", "400")
-	spec.Limits = l
-	c, err := Start(spec, WithShim(testExe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirs := c.cg.dirs
-	if len(dirs) == 0 {
-		t.Fatal("no cgroup made")
-	}
-	res := waitDone(t, c, 30*time.Second)
-	if !res.OOMKilled || res.Signal != unix.SIGKILL {
-		t.Errorf("result %+v, want an OOM kill", res)
-	}
-	if res.PeakMemoryBytes < 60<<20 || res.PeakMemoryBytes > 70<<20 {
-		t.Errorf("peak %d, want about the 64 MB limit", res.PeakMemoryBytes)
-	}
-	for _, d := range dirs {
-		if _, err := os.Stat(d.path); !os.IsNotExist(err) {
-			t.Errorf("cgroup %s still there after the run (%v)", d.path, err)
+	forShims(t, func(t *testing.T, shim string) {
+		requireMemoryController(t)
+		l := &Limits{MemoryMax: 64 << 20, CgroupName: cgName(t)}
+		spec := helperSpec("alloc", "400")
+		spec.Limits = l
+		c, err := Start(spec, WithShim(shim))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		dirs := c.cg.dirs
+		if len(dirs) == 0 {
+			t.Fatal("no cgroup made")
+		}
+		res := waitDone(t, c, 30*time.Second)
+		if !res.OOMKilled || res.Signal != unix.SIGKILL {
+			t.Errorf("result %+v, want an OOM kill", res)
+		}
+		if res.PeakMemoryBytes < 60<<20 || res.PeakMemoryBytes > 70<<20 {
+			t.Errorf("peak %d, want about the 64 MB limit", res.PeakMemoryBytes)
+		}
+		for _, d := range dirs {
+			if _, err := os.Stat(d.path); !os.IsNotExist(err) {
+				t.Errorf("cgroup %s still there after the run (%v)", d.path, err)
+			}
+		}
+	})
 }
 
 // A job of ~100 MB under a limit it does not reach: not an OOM, and its
 // peak (the cgroup's, and the rusage one) is at least 100 MB.
 func TestPeakMemory(t *testing.T) {
-	requireMemoryController(t)
-	spec := helperSpec("alloc", "100")
-	spec.Limits = &Limits{MemoryMax: 1 << 30, CgroupName: cgName(t)}
-	c, err := Start(spec, WithShim(testExe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := waitDone(t, c, 30*time.Second)
-	if res.ExitCode != 0 || res.OOMKilled {
-		t.Fatalf("result %+v", res)
-	}
-	if res.PeakMemoryBytes < 100<<20 || res.MaxRSSKB < 100<<10 {
-		t.Errorf("peak %d bytes, max RSS %d KB: want at least 100 MB", res.PeakMemoryBytes, res.MaxRSSKB)
-	}
+	forShims(t, func(t *testing.T, shim string) {
+		requireMemoryController(t)
+		spec := helperSpec("alloc", "100")
+		spec.Limits = &Limits{MemoryMax: 1 << 30, CgroupName: cgName(t)}
+		c, err := Start(spec, WithShim(shim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := waitDone(t, c, 30*time.Second)
+		if res.ExitCode != 0 || res.OOMKilled {
+			t.Fatalf("result %+v", res)
+		}
+		if res.PeakMemoryBytes < 100<<20 || res.MaxRSSKB < 100<<10 {
+			t.Errorf("peak %d bytes, max RSS %d KB: want at least 100 MB", res.PeakMemoryBytes, res.MaxRSSKB)
+		}
+	})
 }
 
 // --cpu-max 20 keeps a spinning job to about a fifth of the wall time
 // (a gross bound: under half).
 func TestCPUMax(t *testing.T) {
-	if _, err := readCgroupMounts().where("cpu"); err != nil {
-		t.Skipf("no cpu controller: %v", err)
-	}
-	spec := helperSpec("spin", "1500ms")
-	spec.Limits = &Limits{CPUMax: 20, CgroupName: cgName(t)}
-	c, err := Start(spec, WithShim(testExe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirs := c.cg.dirs
-	res := waitDone(t, c, 30*time.Second)
-	cpu := res.UserCPU + res.SysCPU
-	if res.ExitCode != 0 || cpu > res.Duration/2 {
-		t.Errorf("result %+v: CPU %v in %v, want at most half (limit 20%%)", res, cpu, res.Duration)
-	}
-	for _, d := range dirs {
-		if _, err := os.Stat(d.path); !os.IsNotExist(err) {
-			t.Errorf("cgroup %s still there after the run (%v)", d.path, err)
+	forShims(t, func(t *testing.T, shim string) {
+		if _, err := readCgroupMounts().where("cpu"); err != nil {
+			t.Skipf("no cpu controller: %v", err)
 		}
-	}
+		spec := helperSpec("spin", "1500ms")
+		spec.Limits = &Limits{CPUMax: 20, CgroupName: cgName(t)}
+		c, err := Start(spec, WithShim(shim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs := c.cg.dirs
+		res := waitDone(t, c, 30*time.Second)
+		cpu := res.UserCPU + res.SysCPU
+		if res.ExitCode != 0 || cpu > res.Duration/2 {
+			t.Errorf("result %+v: CPU %v in %v, want at most half (limit 20%%)", res, cpu, res.Duration)
+		}
+		for _, d := range dirs {
+			if _, err := os.Stat(d.path); !os.IsNotExist(err) {
+				t.Errorf("cgroup %s still there after the run (%v)", d.path, err)
+			}
+		}
+	})
 }
 
 // An aborted prepared run leaves no cgroup behind.
 func TestPrepareAbortRemovesCgroup(t *testing.T) {
-	requireMemoryController(t)
-	p, err := Prepare(Spec{Path: "/bin/true", Limits: &Limits{MemoryMax: 1 << 30, CgroupName: cgName(t)}}, WithShim(testExe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirs := p.c.cg.dirs
-	p.Abort()
-	<-p.c.Done()
-	for _, d := range dirs {
-		if _, err := os.Stat(d.path); !os.IsNotExist(err) {
-			t.Errorf("cgroup %s still there (%v)", d.path, err)
+	forShims(t, func(t *testing.T, shim string) {
+		requireMemoryController(t)
+		p, err := Prepare(Spec{Path: "/bin/true", Limits: &Limits{MemoryMax: 1 << 30, CgroupName: cgName(t)}}, WithShim(shim))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		dirs := p.c.cg.dirs
+		p.Abort()
+		<-p.c.Done()
+		for _, d := range dirs {
+			if _, err := os.Stat(d.path); !os.IsNotExist(err) {
+				t.Errorf("cgroup %s still there (%v)", d.path, err)
+			}
+		}
+	})
 }

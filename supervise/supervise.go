@@ -1,10 +1,14 @@
 // Package supervise starts a cron job and kills its whole process tree
 // reliably and on time.
 //
-// The job does not run as a direct child of cronguard. cronguard re-execs
-// its own binary as a tiny shim (see RunShim), in a new process group and
-// with a parent-death signal; the shim is a child subreaper, starts the
-// command in the same group and reports its status. This closes the gaps
+// The job does not run as a direct child of cronguard. cronguard starts a
+// tiny shim, in a new process group and with a parent-death signal; the
+// shim is a child subreaper, starts the command in the same group and
+// reports its status. There are two shims speaking one protocol (below):
+// cshim/cronguard-shim.c, a static C program, which cronguard uses when it
+// finds it (a Go start-up per run costs more than the rest of the shim's
+// work), and RunShim, cronguard's own binary re-exec'd (WithShim's default).
+// The tests run every shim test against both. This closes the gaps
 // that a bare parent-death signal leaves open:
 //
 //   - Pdeathsig reaches only the direct child. When cronguard is SIGKILLed,
@@ -27,8 +31,8 @@
 //
 //	argv: cronguard-shim __cronguard_shim --ppid PID --status-fd 3 --grace D -- PATH ARGV0 ARGS...
 //
-// with Setpgid (it leads the job's process group: Child.Pid is the pgid)
-// and a parent-death SIGUSR2. PID is cronguard's pid: the shim exits at once
+// (argv[0] is ignored) with Setpgid (it leads the job's process group:
+// Child.Pid is the pgid) and a parent-death SIGUSR2. PID is cronguard's pid: the shim exits at once
 // (code 125) if getppid() differs, and on SIGUSR2 it acts only if getppid()
 // changed. fd 3 is the write end of a pipe on which the shim reports "S
 // <wait status>" when the command is reaped and "C <utime µs> <stime µs>
@@ -38,8 +42,13 @@
 // entries starts it, "ABORT\x00" makes the shim exit 0 without a word (a
 // skip is silent), and EOF alone means cronguard died: the shim says so on
 // stderr and exits 125. The shim's environment, working directory and fds 0-2
-// are the command's. It exits with the command's code, dies of the
-// command's signal, or exits 127/126 if the command cannot be executed.
+// are the command's, but for GOMAXPROCS: the shim runs with GOMAXPROCS=1
+// and the command's own value, if any, in CRONGUARD_JOB_GOMAXPROCS, which
+// the shim puts back. --nice N, --ioprio V, --rlimit RES:CUR:MAX and
+// --cgroup DIR --cgroup-home DIR (in pairs) are limits for the command
+// only; one that cannot be applied ends it with 125 and a line on stderr.
+// The shim exits with the command's code, dies of the command's signal, or
+// exits 127/126 if the command cannot be executed.
 //
 // # Caller duties and limits
 //

@@ -17,13 +17,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cronguard/cronguard/internal/shimtest"
 )
 
 // The test binary is its own shim (WithShim(testExe)), and a fake
-// cronguard for the parent-death test (helperEnv).
-const helperEnv = "SUPERVISE_TEST_HELPER"
+// cronguard for the parent-death test (helperEnv). The C shim (cShim) is
+// built from cshim/ by TestMain; every shim test runs against both.
+const (
+	helperEnv     = "SUPERVISE_TEST_HELPER"
+	helperShimEnv = "SUPERVISE_TEST_SHIM" // the shim a helper uses
+)
 
-var testExe string
+var testExe, cShim string
 
 func TestMain(m *testing.M) {
 	if IsShim(os.Args[1:]) {
@@ -38,12 +44,24 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	testExe = exe
+	dir, err := os.MkdirTemp("", "supervise-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cShim = filepath.Join(dir, "cronguard-shim")
+	if err := shimtest.Build(cShim); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	// As cronguard does: orphans of a dead shim come to us.
 	if err := SetSubreaper(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // runHelper plays cronguard for TestParentDeath: it starts a job and
@@ -57,7 +75,7 @@ func runHelper(mode string, args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	exe, _ := os.Executable()
+	exe := os.Getenv(helperShimEnv)
 	if mode == "abort" {
 		// A cronguard that skips (lock busy): Prepare, Abort, exit at once,
 		// usually before the shim has even finished starting.
@@ -101,7 +119,21 @@ type mode struct {
 
 var modes = []mode{
 	{"shim", func() []Option { return []Option{WithShim(testExe)} }},
+	{"cshim", func() []Option { return []Option{WithShim(cShim)} }},
 	{"direct", func() []Option { return []Option{WithoutShim()} }},
+}
+
+// shims are the two shim implementations: the Go one (the test binary,
+// as cronguard re-exec'd) and the C one.
+func shims() []struct{ name, exe string } {
+	return []struct{ name, exe string }{{"shim", testExe}, {"cshim", cShim}}
+}
+
+// forShims runs f once per shim implementation.
+func forShims(t *testing.T, f func(t *testing.T, shim string)) {
+	for _, s := range shims() {
+		t.Run(s.name, func(t *testing.T) { f(t, s.exe) })
+	}
 }
 
 func start(t *testing.T, m mode, script string, mod ...func(*Spec)) *Child {
@@ -424,14 +456,15 @@ func TestLeftoversKilledBeforeDone(t *testing.T) {
 }
 
 func TestParentDeath(t *testing.T) {
-	for _, m := range []string{"shim"} { // WithoutShim leaves grandchildren: that is the gap the shim closes
-		t.Run(m, func(t *testing.T) {
+	// WithoutShim leaves grandchildren: that is the gap the shim closes.
+	for _, sh := range shims() {
+		t.Run(sh.name, func(t *testing.T) {
 			dir := t.TempDir()
 			pidFile := filepath.Join(dir, "shim")
 			escFile := filepath.Join(dir, "esc")
 			script := escapee(escFile) + "sleep 100 & sleep 100"
 			helper := exec.Command(testExe, pidFile, script)
-			helper.Env = append(os.Environ(), helperEnv+"="+m)
+			helper.Env = append(os.Environ(), helperEnv+"=start", helperShimEnv+"="+sh.exe)
 			helper.Stderr = os.Stderr
 			if err := helper.Start(); err != nil {
 				t.Fatal(err)
@@ -490,22 +523,24 @@ func TestParentDeath(t *testing.T) {
 // If the shim itself is SIGKILLed, the parent finds and kills what is left
 // of the job (the group, and the escapee reparented to us) before Done.
 func TestShimKilled(t *testing.T) {
-	dir := t.TempDir()
-	esc, sh := filepath.Join(dir, "esc"), filepath.Join(dir, "sh")
-	c := start(t, modes[0], escapee(esc)+"echo $$ > "+sh+"; sleep 100 & wait")
-	escPid, shPid := readPid(t, esc), readPid(t, sh)
-	if err := unix.Kill(c.Pid(), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	res := waitDone(t, c, 3*time.Second)
-	for _, pid := range []int{escPid, shPid} {
-		if !gone(pid) {
-			t.Errorf("pid %d survived the shim", pid)
+	forShims(t, func(t *testing.T, shim string) {
+		dir := t.TempDir()
+		esc, sh := filepath.Join(dir, "esc"), filepath.Join(dir, "sh")
+		c := start(t, mode{"", func() []Option { return []Option{WithShim(shim)} }}, escapee(esc)+"echo $$ > "+sh+"; sleep 100 & wait")
+		escPid, shPid := readPid(t, esc), readPid(t, sh)
+		if err := unix.Kill(c.Pid(), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if res.Signal != syscall.SIGKILL {
-		t.Errorf("result %+v, want SIGKILL", res)
-	}
+		res := waitDone(t, c, 3*time.Second)
+		for _, pid := range []int{escPid, shPid} {
+			if !gone(pid) {
+				t.Errorf("pid %d survived the shim", pid)
+			}
+		}
+		if res.Signal != syscall.SIGKILL {
+			t.Errorf("result %+v, want SIGKILL", res)
+		}
+	})
 }
 
 func TestStdioPassthrough(t *testing.T) {
@@ -663,7 +698,7 @@ func TestPrepareGo(t *testing.T) {
 	for _, mode := range []struct {
 		name string
 		opts []Option
-	}{{"shim", []Option{WithShim(os.Args[0])}}, {"direct", []Option{WithoutShim()}}} {
+	}{{"shim", []Option{WithShim(testExe)}}, {"cshim", []Option{WithShim(cShim)}}, {"direct", []Option{WithoutShim()}}} {
 		t.Run(mode.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out")
@@ -699,50 +734,69 @@ func TestPrepareGo(t *testing.T) {
 // for the go, the shim exits and the command never runs; unlike an abort,
 // the shim says so on stderr (a SIGKILLed cronguard could not).
 func TestPrepareParentDeath(t *testing.T) {
-	dir := t.TempDir()
-	pidFile, out := filepath.Join(dir, "shim"), filepath.Join(dir, "ran")
-	helper := exec.Command(testExe, pidFile, "echo ran > "+out)
-	helper.Env = append(os.Environ(), helperEnv+"=prepared")
-	var stderr syncBuffer
-	helper.Stderr = &stderr
-	helper.WaitDelay = 5 * time.Second // the shim holds the pipe too
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer helper.Process.Kill()
-	shim := readPid(t, pidFile)
-	// The shim names itself once its handlers are in place; killed
-	// earlier, its parent-death signal kills it outright, silently (the
-	// job does not run either way).
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", shim))
-		if strings.TrimSpace(string(b)) == "cronguard-shim" {
-			break
+	forShims(t, func(t *testing.T, shim string) {
+		dir := t.TempDir()
+		pidFile, out := filepath.Join(dir, "shim"), filepath.Join(dir, "ran")
+		helper := exec.Command(testExe, pidFile, "echo ran > "+out)
+		helper.Env = append(os.Environ(), helperEnv+"=prepared", helperShimEnv+"="+shim)
+		var stderr syncBuffer
+		helper.Stderr = &stderr
+		helper.WaitDelay = 5 * time.Second // the shim holds the pipe too
+		if err := helper.Start(); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the shim did not get ready: comm %q", b)
+		defer helper.Process.Kill()
+		shimPid := readPid(t, pidFile)
+		// Killed before its handlers are in place, the shim dies of its
+		// parent-death signal outright, silently (the job does not run
+		// either way): wait for them.
+		for deadline := time.Now().Add(5 * time.Second); !shimReady(shimPid, shim); {
+			if time.Now().After(deadline) {
+				t.Fatal("the shim did not get ready")
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := helper.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = helper.Wait()
-	t0 := time.Now()
-	for !gone(shim) {
-		if time.Since(t0) > 2*time.Second {
-			_ = unix.Kill(shim, syscall.SIGKILL)
-			t.Fatalf("the prepared shim outlived its cronguard by %v", time.Since(t0))
+		if err := helper.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
+		_ = helper.Wait()
+		t0 := time.Now()
+		for !gone(shimPid) {
+			if time.Since(t0) > 2*time.Second {
+				_ = unix.Kill(shimPid, syscall.SIGKILL)
+				t.Fatalf("the prepared shim outlived its cronguard by %v", time.Since(t0))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if _, err := os.Stat(out); err == nil {
+			t.Fatal("the job ran although its cronguard died before the go")
+		}
+		if got, want := stderr.String(), "cronguard shim: cronguard exited before the job started\n"; got != want {
+			t.Errorf("stderr %q, want %q", got, want)
+		}
+	})
+}
+
+// shimReady reports whether the shim pid has its parent-death signal in
+// hand: the Go shim names itself once its handlers are in place, the C shim
+// blocks every signal first thing (its name is its file's from the exec).
+func shimReady(pid int, shim string) bool {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if strings.TrimSpace(string(b)) != "cronguard-shim" {
+		return false
 	}
-	time.Sleep(50 * time.Millisecond)
-	if _, err := os.Stat(out); err == nil {
-		t.Fatal("the job ran although its cronguard died before the go")
+	if shim == testExe {
+		return true
 	}
-	if got, want := stderr.String(), "cronguard shim: cronguard exited before the job started\n"; got != want {
-		t.Errorf("stderr %q, want %q", got, want)
+	st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigBlk:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(uint(shimParentDeathSignal)-1)) != 0
+		}
 	}
+	return false
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.
@@ -765,29 +819,31 @@ func (s *syncBuffer) String() string {
 
 // TestPrepareAbort: an aborted shim exits without running the command.
 func TestPrepareAbort(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	p, err := Prepare(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + out}}, WithShim(os.Args[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	p.Abort()
-	defer func() { t.Logf("aborted shim gone after %v", time.Since(t0)) }()
-	select {
-	case <-p.c.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("the aborted shim did not exit")
-	}
-	if r := p.c.Result(); r.ExitCode != 0 {
-		t.Errorf("aborted shim: %+v", r)
-	}
-	if _, err := os.Stat(out); err == nil {
-		t.Fatal("an aborted job ran")
-	}
-	if _, err := p.Go(nil); err == nil {
-		t.Fatal("Go after Abort succeeded")
-	}
+	forShims(t, func(t *testing.T, shim string) {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		p, err := Prepare(Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + out}}, WithShim(shim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		p.Abort()
+		defer func() { t.Logf("aborted shim gone after %v", time.Since(t0)) }()
+		select {
+		case <-p.c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("the aborted shim did not exit")
+		}
+		if r := p.c.Result(); r.ExitCode != 0 {
+			t.Errorf("aborted shim: %+v", r)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatal("an aborted job ran")
+		}
+		if _, err := p.Go(nil); err == nil {
+			t.Fatal("Go after Abort succeeded")
+		}
+	})
 }
 
 // TestPrepareAbortSilent: a skip is silent. A cronguard that aborts its
@@ -797,41 +853,43 @@ func TestPrepareAbort(t *testing.T) {
 // fake cronguards, several at a time, so that the shim's start-up overlaps
 // its parent's exit in every possible way.
 func TestPrepareAbortSilent(t *testing.T) {
-	const runs, parallel = 200, 8
-	dir := t.TempDir()
-	out := filepath.Join(dir, "ran")
-	sem := make(chan struct{}, parallel)
-	var mu sync.Mutex
-	var noisy []string
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for i := 0; i < runs; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			helper := exec.Command(testExe, "-", "echo ran >> "+out)
-			helper.Env = append(os.Environ(), helperEnv+"=abort")
-			// A pipe: Wait returns only once every holder of the write
-			// end, the shim too, has exited.
-			var stderr bytes.Buffer
-			helper.Stderr = &stderr
-			err := helper.Run()
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil || stderr.Len() > 0 {
-				noisy = append(noisy, fmt.Sprintf("%v: %q", err, stderr.String()))
-			}
-		}()
-	}
-	wg.Wait()
-	t.Logf("%d aborted runs in %v", runs, time.Since(t0))
-	if len(noisy) > 0 {
-		t.Errorf("%d of %d aborted runs wrote to stderr or failed, e.g. %s", len(noisy), runs, noisy[0])
-	}
-	if _, err := os.Stat(out); err == nil {
-		t.Error("an aborted job ran")
-	}
+	forShims(t, func(t *testing.T, shim string) {
+		const runs, parallel = 200, 8
+		dir := t.TempDir()
+		out := filepath.Join(dir, "ran")
+		sem := make(chan struct{}, parallel)
+		var mu sync.Mutex
+		var noisy []string
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for i := 0; i < runs; i++ {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				helper := exec.Command(testExe, "-", "echo ran >> "+out)
+				helper.Env = append(os.Environ(), helperEnv+"=abort", helperShimEnv+"="+shim)
+				// A pipe: Wait returns only once every holder of the write
+				// end, the shim too, has exited.
+				var stderr bytes.Buffer
+				helper.Stderr = &stderr
+				err := helper.Run()
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil || stderr.Len() > 0 {
+					noisy = append(noisy, fmt.Sprintf("%v: %q", err, stderr.String()))
+				}
+			}()
+		}
+		wg.Wait()
+		t.Logf("%d aborted runs in %v", runs, time.Since(t0))
+		if len(noisy) > 0 {
+			t.Errorf("%d of %d aborted runs wrote to stderr or failed, e.g. %s", len(noisy), runs, noisy[0])
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Error("an aborted job ran")
+		}
+	})
 }
 
 // BenchmarkAbort measures what Abort adds to a skip: the call alone (the
@@ -856,17 +914,19 @@ func BenchmarkAbort(b *testing.B) {
 // to a closed stderr (cron's pipe gone) is a failed write, not death by
 // SIGPIPE, so the run still ends with the shell's code, 127, not 141.
 func TestShimClosedStderr(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	defer w.Close()
-	c, err := Start(Spec{Path: filepath.Join(t.TempDir(), "missing"), Stderr: w}, WithShim(testExe))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res := waitDone(t, c, 5*time.Second); res.ExitCode != ExitNotFound {
-		t.Errorf("result %+v, want exit %d", res, ExitNotFound)
-	}
+	forShims(t, func(t *testing.T, shim string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		defer w.Close()
+		c, err := Start(Spec{Path: filepath.Join(t.TempDir(), "missing"), Stderr: w}, WithShim(shim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := waitDone(t, c, 5*time.Second); res.ExitCode != ExitNotFound {
+			t.Errorf("result %+v, want exit %d", res, ExitNotFound)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cronguard/cronguard/internal/shimtest"
 	"github.com/cronguard/cronguard/metadata"
 	"github.com/cronguard/cronguard/packaging"
 	"github.com/cronguard/cronguard/packaging/debtest"
@@ -24,10 +25,14 @@ func TestSelfDeb(t *testing.T) {
 	cronguard := debtest.Build(t, "./cmd/cronguard")
 	packager := debtest.Build(t, "./cmd/cronguard-package")
 	pinger := debtest.Build(t, "./cmd/cronguard-ping")
+	shim := filepath.Join(t.TempDir(), "cronguard-shim")
+	if err := shimtest.Build(shim); err != nil {
+		t.Fatal(err)
+	}
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	readme := filepath.Join(debtest.ModuleRoot(t), "README.md")
-	code := run([]string{"self", "--binary", cronguard, "--packager", packager, "--pinger", pinger, "--version", "v1.2.0-3-gabc1234", "--out", out, "--readme", readme},
+	code := run([]string{"self", "--binary", cronguard, "--packager", packager, "--pinger", pinger, "--shim", shim, "--version", "v1.2.0-3-gabc1234", "--out", out, "--readme", readme},
 		&stdout, &stderr, env(map[string]string{"DEBEMAIL": "cronguard@example.com", "DEBFULLNAME": "cronguard developers", "SOURCE_DATE_EPOCH": "1735787045"}))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -51,6 +56,8 @@ func TestSelfDeb(t *testing.T) {
 	for path, mode := range map[string]string{
 		"/usr/bin/cronguard":                          "-rwxr-xr-x",
 		"/usr/lib/cronguard/cronguard-package":        "-rwxr-xr-x",
+		"/usr/lib/cronguard/cronguard-ping":           "-rwxr-xr-x",
+		"/usr/lib/cronguard/cronguard-shim":           "-rwxr-xr-x",
 		"/etc/cronguard/config.json.example":          "-rw-r--r--",
 		"/usr/share/man/man1/cronguard.1.gz":          "-rw-r--r--",
 		"/usr/share/man/man1/cronguard-run.1.gz":      "-rw-r--r--",

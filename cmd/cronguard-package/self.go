@@ -25,7 +25,7 @@ import (
 var exampleConfig []byte
 
 type selfOptions struct {
-	binary, packager, pinger, version, out, arch, maintainer, readme string
+	binary, packager, pinger, shim, version, out, arch, maintainer, readme string
 
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -43,6 +43,7 @@ func newSelfCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Com
 	f.StringVar(&o.binary, "binary", "", "the cronguard binary to package (stripped: lintian refuses debug symbols)")
 	f.StringVar(&o.packager, "packager", "", "the cronguard-package binary to ship with it (default: this one)")
 	f.StringVar(&o.pinger, "pinger", "", "the cronguard-ping binary to ship with it (required: go build ./cmd/cronguard-ping)")
+	f.StringVar(&o.shim, "shim", "", "the C shim to ship with it (required: make build writes bin/cronguard-shim)")
 	f.StringVar(&o.version, "version", cli.Version, "version (git describe form is turned into a Debian version)")
 	f.StringVar(&o.out, "out", "dist", "directory for the .deb")
 	f.StringVar(&o.arch, "arch", "", "Debian architecture (default: the binary's)")
@@ -50,6 +51,7 @@ func newSelfCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Com
 	f.StringVar(&o.readme, "readme", "README.md", "cronguard's README, installed in /usr/share/doc/cronguard")
 	_ = cmd.MarkFlagRequired("binary")
 	_ = cmd.MarkFlagRequired("pinger")
+	_ = cmd.MarkFlagRequired("shim")
 	return cmd
 }
 
@@ -64,6 +66,14 @@ func (o *selfOptions) run() error {
 	arch, needsLibc, err := elfInfo(o.binary)
 	if err != nil {
 		return err
+	}
+	// The C shim runs every job: it must be built for the same machine.
+	shimArch, _, err := elfInfo(o.shim)
+	if err != nil {
+		return fmt.Errorf("--shim: %w", err)
+	}
+	if shimArch != arch {
+		return fmt.Errorf("--shim %s is built for %s, --binary %s for %s", o.shim, shimArch, o.binary, arch)
 	}
 	if o.arch != "" {
 		arch = o.arch
@@ -122,6 +132,9 @@ func (o *selfOptions) run() error {
 			{Src: o.packager, Dst: cli.PackagerInstallPath, Mode: 0o755},
 			// Sends the pings, so that cronguard links no net/http.
 			{Src: o.pinger, Dst: cli.PingerInstallPath, Mode: 0o755},
+			// The job's shim, in C: a Go one costs every run a second
+			// Go start-up (issue 16).
+			{Src: o.shim, Dst: cli.ShimInstallPath, Mode: 0o755},
 			{Src: example, Dst: "/etc/cronguard/config.json.example", Mode: 0o644, Conffile: true},
 			{Src: example, Dst: docExample, Mode: 0o644},
 			// Policy 12.3: documentation in /usr/share/doc compressed, as dh_compress does.
@@ -161,6 +174,7 @@ func (o *selfOptions) run() error {
 func lintianOverrides(static bool) string {
 	var b strings.Builder
 	bins := []string{"usr/bin/cronguard", strings.TrimPrefix(cli.PackagerInstallPath, "/"), strings.TrimPrefix(cli.PingerInstallPath, "/")}
+	shim := strings.TrimPrefix(cli.ShimInstallPath, "/")
 	if static {
 		b.WriteString("# Static Go binaries by design (make build: CGO_ENABLED=0): every cron run\n" +
 			"# would pay for ld.so and libc start-up, about 3 ms (BENCHMARKS.md).\n")
@@ -168,9 +182,13 @@ func lintianOverrides(static bool) string {
 			b.WriteString("cronguard: statically-linked-binary [" + bin + "]\n")
 		}
 	}
-	b.WriteString("# Helpers that cronguard execs (`cronguard package`, pings), not user\n" +
-		"# commands: they stay off PATH, in the package's private directory, where\n" +
-		"# cronguard looks for them.\n")
+	b.WriteString("# The C shim, static by design (make build: -static): it starts every job,\n" +
+		"# and ld.so and libc start-up would cost each run more than the shim itself.\n" +
+		"cronguard: statically-linked-binary [" + shim + "]\n")
+	bins = append(bins, shim)
+	b.WriteString("# Helpers that cronguard execs (`cronguard package`, pings, the job's\n" +
+		"# shim), not user commands: they stay off PATH, in the package's private\n" +
+		"# directory, where cronguard looks for them.\n")
 	for _, bin := range bins[1:] {
 		b.WriteString("cronguard: executable-in-usr-lib [" + bin + "]\n")
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/cronguard/cronguard/internal/shimtest"
 	"github.com/cronguard/cronguard/internal/zktest"
 )
 
@@ -50,6 +51,11 @@ func TestMain(m *testing.M) {
 	if out, err := ping.CombinedOutput(); err != nil && buildErr == nil {
 		buildErr = fmt.Errorf("go build cronguard-ping: %v\n%s", err, out)
 	}
+	// The C shim next to it too, as make build and the .deb put it: the
+	// runs here use it (TestE2E_GoShimFallback runs without it).
+	if err := shimtest.Build(filepath.Join(dir, "cronguard-shim")); err != nil && buildErr == nil {
+		buildErr = err
+	}
 	code := m.Run()
 	if sharedZK != nil {
 		sharedZK.Close()
@@ -67,6 +73,8 @@ type env struct {
 	conn   *zk.Conn
 	// extraEnv is added to every cronguard process's environment.
 	extraEnv []string
+	// bin, when set, is the cronguard binary to run instead of binPath.
+	bin string
 }
 
 var (
@@ -197,7 +205,11 @@ func (e *env) newLogPath() string {
 func (e *env) startArgs(logPath string, args ...string) *proc {
 	e.t.Helper()
 	p := &proc{done: make(chan struct{}), log: logPath}
-	p.cmd = exec.Command(binPath, args...)
+	bin := binPath
+	if e.bin != "" {
+		bin = e.bin
+	}
+	p.cmd = exec.Command(bin, args...)
 	// Every run keeps its local state (state_dir) in the test's own dir.
 	p.cmd.Env = append(withoutCronguardEnv(os.Environ()), "CRONGUARD_STATE_DIR="+filepath.Join(e.dir, "state"))
 	p.cmd.Env = append(p.cmd.Env, e.extraEnv...)

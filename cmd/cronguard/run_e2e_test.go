@@ -543,9 +543,19 @@ func TestE2E_SwitchmanConfigUnchanged(t *testing.T) {
 // slower to start, then finds its parent gone. The test makes that
 // interleaving certain rather than likely: a watcher freezes each shim
 // (SIGSTOP) as soon as it is forked, lets cronguard finish its skip and
-// exit, then resumes the shim. Several cronguards at a time.
+// exit, then resumes the shim. Several cronguards at a time. With both
+// shims: the C shim (beside cronguard) and the Go one (cronguard alone).
 func TestE2E_LockBusySkipIsSilent(t *testing.T) {
+	alone := filepath.Join(t.TempDir(), "cronguard")
+	copyExecutable(t, binPath, alone)
+	for _, tc := range []struct{ name, bin string }{{"C shim", binPath}, {"Go shim", alone}} {
+		t.Run(tc.name, func(t *testing.T) { testLockBusySkipIsSilent(t, tc.bin) })
+	}
+}
+
+func testLockBusySkipIsSilent(t *testing.T, bin string) {
 	e := newEnv(t)
+	e.bin = bin
 	e.writeFleet(fleetAB)
 	if _, err := e.conn.Create(e.prefix+"/locks", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
@@ -607,9 +617,13 @@ func TestE2E_LockBusySkipIsSilent(t *testing.T) {
 
 // freezeShimUntilExit watches cronguard pid cg for a child (its shim, the
 // only process it forks), SIGSTOPs it as soon as it has exec'd (stopped
-// before, it would hold cronguard in fork-exec) and before it names itself
-// cronguard-shim (which it does once it has checked on its parent), waits
-// for cronguard to exit, and SIGCONTs it. It reports whether it froze one.
+// before, it would hold cronguard in fork-exec) and, the Go shim, before it
+// names itself cronguard-shim (which it does once it has checked on its
+// parent), waits for cronguard to exit, and SIGCONTs it. It reports
+// whether it froze one. The C shim is named from its exec and reaches its
+// parent check within microseconds: it is frozen wherever it is (at its
+// start, or waiting for the go), and resumes with its parent gone either
+// way.
 func freezeShimUntilExit(t *testing.T, cg int) bool {
 	taskDir := fmt.Sprintf("/proc/%d/task", cg)
 	shim := 0
@@ -630,11 +644,17 @@ func freezeShimUntilExit(t *testing.T, cg int) bool {
 	for {
 		b, err := os.ReadFile(commFile)
 		comm := strings.TrimSpace(string(b))
-		if err != nil || comm == "cronguard-shim" {
-			return false // gone, or past its parent check: too late
+		if err != nil {
+			return false // gone
 		}
-		if comm == "exe" { // exec'd as /proc/self/exe
+		if comm == "exe" { // the Go shim, exec'd as /proc/self/exe
 			break
+		}
+		if comm == "cronguard-shim" {
+			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", shim)); strings.HasSuffix(exe, "/cronguard-shim") {
+				break // the C shim
+			}
+			return false // the Go shim past its parent check: too late
 		}
 	}
 	if syscall.Kill(shim, syscall.SIGSTOP) != nil {

@@ -284,7 +284,7 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		defer held.close()
 		spec.Stdout, spec.Stderr = held.stdout, held.stderr
 	}
-	pending, err := supervise.Prepare(spec, supervise.WithLogger(e.log))
+	pending, err := supervise.Prepare(spec, supervise.WithLogger(e.log), shimOption(e.log))
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", o.command[0], err)
 	}
