@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"regexp"
 	"slices"
 	"testing"
 )
@@ -109,5 +110,30 @@ func TestValidatePrefix(t *testing.T) {
 				t.Fatalf("error does not wrap ErrInvalid")
 			}
 		})
+	}
+}
+
+// TestSwitchmanPrefixIsTheRegexp holds switchmanPrefix to switchman's
+// regexp, ^(?:/[^/]+)+$ (Go's [^/] matches newlines and invalid UTF-8 too).
+func TestSwitchmanPrefixIsTheRegexp(t *testing.T) {
+	re := regexp.MustCompile(`^(?:/[^/]+)+$`)
+	cases := []string{"", "/", "//", "///", "a", "/a", "a/", "/a/", "//a", "/a//b", "/a/b", "/a/b/",
+		"/\n", "/a\n/b", "\n/a", "/\xff", "/\xff/", "/é/ü", "/ /", "/ ", "/a/\x00", "a/b", "/a\\/b"}
+	alphabet := []string{"/", "a", "\n", "\xff", "é", "."}
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		cases = append(cases, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(prefix+c, n-1)
+		}
+	}
+	gen("", 5)
+	for _, p := range cases {
+		if got, want := switchmanPrefix(p), re.MatchString(p); got != want {
+			t.Errorf("switchmanPrefix(%q) = %v, the regexp says %v", p, got, want)
+		}
 	}
 }
