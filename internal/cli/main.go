@@ -60,9 +60,14 @@ func Main(args []string) int {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	// Milliseconds in log timestamps: stop latencies are tens of them.
 	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
-	root := newRootCmd(os.Stdout, os.Stderr)
-	cobraArgs, err := switchmanForm(args[1:], root.commandNames(), root.runFlag)
+	// The run command alone when the line runs it (a cron run: start-up
+	// is paid on every one), else the whole tree; see newRunOnlyRootCmd.
+	root := newRunOnlyRootCmd(os.Stdout, os.Stderr)
+	cobraArgs, err := switchmanForm(args[1:], commandWords, root.runFlag)
 	if err == nil {
+		if c, _, ferr := root.Find(cobraArgs); ferr != nil || c == root.Command {
+			root.addOtherCommands()
+		}
 		root.SetArgs(cobraArgs)
 		err = root.Execute()
 	}

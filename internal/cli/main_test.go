@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -24,5 +25,14 @@ func TestSwitchmanForm(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("switchmanForm(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestCommandWords: the words Main gives switchman's form without building
+// the tree are the tree's command names.
+func TestCommandWords(t *testing.T) {
+	got := newRootCmd(io.Discard, io.Discard).commandNames()
+	if !maps.Equal(got, commandWords) {
+		t.Fatalf("commandWords = %v, the tree's names are %v", commandWords, got)
 	}
 }
