@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"runtime"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -284,8 +285,25 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 		defer held.close()
 		spec.Stdout, spec.Stderr = held.stdout, held.stderr
 	}
+	// Take the lock while the shim starts: the lock's create, a ZooKeeper
+	// write synced to disk, overlaps the shim's fork and exec, which hold
+	// this thread (vfork) until the shim runs. The yield lets the create
+	// reach the socket first (one P: the acquiring goroutine, then the
+	// connection's sender, run before this one again).
+	type acquired struct {
+		lk  *lock.Lock
+		err error
+	}
+	acq := make(chan acquired, 1)
+	go func() {
+		lk, err := e.acquire(ctx)
+		acq <- acquired{lk, err}
+	}()
+	runtime.Gosched()
 	pending, err := supervise.Prepare(spec, supervise.WithLogger(e.log), shimOption(e.log))
+	got := <-acq
 	if err != nil {
+		// The lock, if taken, goes with the session (closed above).
 		return fmt.Errorf("starting %s: %w", o.command[0], err)
 	}
 	jobStarted := false
@@ -294,8 +312,7 @@ func (e *runEnv) guardedRun(ctx context.Context, path string) error {
 			pending.Abort()
 		}
 	}()
-
-	lk, err := e.acquire(ctx)
+	lk, err := got.lk, got.err
 	if err != nil {
 		return err
 	}
