@@ -102,10 +102,8 @@ func (e *runEnv) claimSlot(ctx context.Context) error {
 			r.stat = nil
 		case r.err != nil:
 			return e.claimFailed(r.err)
-		case len(r.data) > 0:
-			if err := json.Unmarshal(r.data, &rec); err != nil {
-				rec = runRecord{Lock: e.lockName} // unreadable: start afresh rather than never run
-			}
+		default:
+			rec = r.record(e.lockName) // unreadable: start afresh rather than never run
 		}
 		if c := rec.LastSlot; c != nil && !slotBefore(c.Slot, e.slot) {
 			return e.skip(reasonAlreadyRan, func(ev *zerolog.Event) *zerolog.Event {
@@ -130,7 +128,7 @@ func (e *runEnv) claimSlot(ctx context.Context) error {
 		switch {
 		case err == nil:
 			ch := make(chan recordRead, 1)
-			ch <- recordRead{data: out, stat: st}
+			ch <- recordRead{data: out, stat: st, parsed: &rec}
 			e.record = ch
 			e.slotsMissed = e.missedSince(prev)
 			e.log.Debug().Time("slot", e.slot).Int("slots_missed", e.slotsMissed).Msg("slot claimed")
