@@ -4,6 +4,7 @@ package supervise
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -929,4 +930,21 @@ func TestShimClosedStderr(t *testing.T) {
 			t.Errorf("result %+v, want exit %d", res, ExitNotFound)
 		}
 	})
+}
+
+// TestCShimIgnoredSIGCHLD: started with SIGCHLD ignored (inherited across
+// exec; bash passes it on, dash does not), the C shim still reaps the job
+// itself and passes its status on. (Without its reset, the kernel reaped
+// the job unseen and sent no SIGCHLD: the shim waited forever.)
+func TestCShimIgnoredSIGCHLD(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/bash", "-c", `trap "" CHLD; exec "$0" `+ShimArg+` -- /bin/sh sh -c "sleep 0.1; exit 7"`, cShim)
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatal("the shim did not exit within 10 s")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 7 {
+		t.Fatalf("exit %d (%v), want the job's 7", code, err)
+	}
 }

@@ -626,6 +626,10 @@ int main(int argc, char **argv)
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &orig_mask);
+	// An ignored SIGCHLD would have the kernel reap the job behind our
+	// back and its wait status lost. cronguard (Go) never passes one on;
+	// the job gets the default either way, as from the Go shim.
+	signal(SIGCHLD, SIG_DFL);
 	self = getpid();
 
 	if (parse_args(argc, argv) != 0)
