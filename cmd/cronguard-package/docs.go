@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cronguard/cronguard/internal/cli"
 	"github.com/cronguard/cronguard/metadata"
 )
 
@@ -183,6 +184,8 @@ var files = []item{
 	{"/var/log/cronguard.log", "The log file when the config's logfile names it (default: syslog); rotated by /etc/logrotate.d/cronguard."},
 	{"/etc/cron.d", "Where the cron.d files of cronguard gen and the packages of cronguard package go."},
 	{"/usr/lib/cronguard/cronguard-package", "The packager that cronguard package runs."},
+	{cli.PingerInstallPath, "Sends the pings of runs with --ping or ping_url."},
+	{cli.ShimInstallPath, "The job's shim, a small static program between cronguard and the job that kills the job's whole tree if cronguard dies; without it (next to cronguard or here) cronguard re-executes itself as the shim."},
 }
 
 // extraSections are the hand-written sections of a command's page, put

@@ -122,7 +122,7 @@ func gunzip(t *testing.T, path string) string {
 func checkInstalledDocs(t *testing.T, root, readme string) {
 	man := filepath.Join(root, "usr/share/man")
 	for page, wants := range map[string][]string{
-		"man1/cronguard.1.gz":          {".SH OPTIONS", ".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", "CRONGUARD_ZK", "/etc/cronguard/config.json", `\fBcronguard\-metadata(5)\fP`},
+		"man1/cronguard.1.gz":          {".SH OPTIONS", ".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", "CRONGUARD_ZK", "/etc/cronguard/config.json", `\fBcronguard\-metadata(5)\fP`, `/usr/lib/cronguard/cronguard\-shim`},
 		"man1/cronguard-run.1.gz":      {`\fB124\fP`, `\fB125\fP`, "CRONGUARD_FENCE", "\\-\\-skip\\-code"},
 		"man1/cronguard-check.1.gz":    {"CRITICAL", "UNKNOWN"},
 		"man1/cronguard-gen.1.gz":      {"\\-\\-check", `cronguard\-metadata(5)`},
