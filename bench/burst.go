@@ -26,8 +26,26 @@ type burstRow struct {
 	lastErr  string
 }
 
+// wrapperArgv is the command line of wrapper i of a burst for a job.
+type wrapperArgv func(i int, job []string) []string
+
+// cronguardArgv is a cronguard binary's burst line: a lock of its own.
+func cronguardArgv(bin string) wrapperArgv {
+	return func(i int, job []string) []string {
+		return append([]string{bin, "run", "--group", "g", "--lock", fmt.Sprintf("j%d", i), "--"}, job...)
+	}
+}
+
+// floorArgv is the floor's: the fleet config znode and a lock node of its
+// own under the same prefix.
+func floorArgv(bin, zkAddr, prefix string) wrapperArgv {
+	return func(i int, job []string) []string {
+		return append([]string{bin, zkAddr, prefix, fmt.Sprintf("%s/floor-j%d", prefix, i)}, job...)
+	}
+}
+
 // burst runs rounds bursts of n wrappers per binary.
-func burst(names, bins []string, env []string, n, rounds int, jobLen time.Duration, errFile *os.File) ([]*burstRow, error) {
+func burst(names []string, bins []wrapperArgv, env []string, n, rounds int, jobLen time.Duration, errFile *os.File) ([]*burstRow, error) {
 	rows := make([]*burstRow, len(bins))
 	for i := range bins {
 		rows[i] = &burstRow{name: names[i]}
@@ -48,8 +66,7 @@ func burst(names, bins []string, env []string, n, rounds int, jobLen time.Durati
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					argv := []string{bins[b], "run", "--group", "g", "--lock", fmt.Sprintf("j%d", i),
-						"--", "/bin/sleep", fmt.Sprintf("%.3f", jobLen.Seconds())}
+					argv := bins[b](i, []string{"/bin/sleep", fmt.Sprintf("%.3f", jobLen.Seconds())})
 					<-start
 					r := runOnce(argv, env, errFile)
 					mu.Lock()

@@ -482,15 +482,18 @@ func run(f flags) error {
 		if err := precreateRecords(loadAddr, "/load", f.burstN); err != nil {
 			return err
 		}
-		names, bins := []string{"this tree (" + cg + ")"}, []string{cg}
+		names, bins := []string{"this tree (" + cg + ")"}, []wrapperArgv{cronguardArgv(cg)}
 		if base != "" {
-			names, bins = append(names, "cronguard at "+f.base+" (-base)"), append(bins, base)
+			names, bins = append(names, "cronguard at "+f.base+" (-base)"), append(bins, cronguardArgv(base))
 		}
 		for _, c := range f.compare {
 			i := strings.LastIndex(c, "=")
 			name, bin := c[:i], c[i+1:]
-			names, bins = append(names, name), append(bins, bin)
+			names, bins = append(names, name), append(bins, cronguardArgv(bin))
 		}
+		// The floor too: how soon the least a Go wrapper with a shim
+		// gets through the same burst.
+		names, bins = append(names, floorName), append(bins, floorArgv(floor, loadAddr, "/load"))
 		logf("burst: %d wrappers at once, %d rounds per binary, alternating", f.burstN, f.burstRounds)
 		if rep.burst, err = burst(names, bins, envLoad, f.burstN, f.burstRounds, f.jobLen, errFile); err != nil {
 			return err

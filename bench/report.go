@@ -190,7 +190,7 @@ func (r *report) sections() []section {
 				ms(b.cpu.median()), ms(b.cpu.p90()), crel)
 		}
 		out = append(out, section{"Burst at the minute boundary (issue 16)", t, []string{
-			fmt.Sprintf("%d `cronguard run --group g --lock jI -- sleep %v` started at once (distinct locks, each with a run record of its own, all eligible) on the dedicated server; all finished = from the start of the burst to the exit of the last wrapper, including the %v job; CPU = user+system time of one wrapper with its shim and job (wait4), median over all wrappers of all rounds. The binaries' bursts alternate in a shuffled order, 0.5 s apart. `-base` is cronguard built by the harness from `git archive` of that revision (issue 16's \"today\"), with the same flags as `make build`.", r.f.burstN, r.f.jobLen.Seconds(), r.f.jobLen),
+			fmt.Sprintf("%d `cronguard run --group g --lock jI -- sleep %v` started at once (distinct locks, each with a run record of its own, all eligible) on the dedicated server; all finished = from the start of the burst to the exit of the last wrapper, including the %v job; CPU = user+system time of one wrapper with its shim and job (wait4), median over all wrappers of all rounds. The binaries' bursts alternate in a shuffled order, 0.5 s apart. `-base` is cronguard built by the harness from `git archive` of that revision (issue 16's \"today\"), with the same flags as `make build`. The floor (bench/floor) runs the same jobs with a lock node of its own each (`/load/floor-jI`).", r.f.burstN, r.f.jobLen.Seconds(), r.f.jobLen),
 		}})
 	}
 
