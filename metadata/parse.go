@@ -229,14 +229,10 @@ func (p *parser) field(b *rawBlock, line int, content string) {
 		p.switchmanField(b, line, content)
 		return
 	}
-	k, v, ok := strings.Cut(content, ":")
-	k = strings.TrimSpace(k)
-	if !ok || !keyRE().MatchString(k) {
-		b.bad = true
-		p.errorf(line, "want \"key: value\", got %q (a value must fit on one line)", content)
+	k, v, ok := p.keyLine(b, line, content)
+	if !ok {
 		return
 	}
-	k = strings.ToLower(k)
 	if !knownKey(k) {
 		b.bad = true
 		p.errorf(line, "unknown key %q (keys: %s)", k, strings.Join(Keys, ", "))
@@ -245,6 +241,20 @@ func (p *parser) field(b *rawBlock, line int, content string) {
 	if !p.record(b.keys, b.values, line, k, v) {
 		b.bad = true
 	}
+}
+
+// keyLine splits a "key: value" line of a <crontab> or <switchman> block
+// into its key (lower case) and value; a line that is not one marks the
+// block bad and is reported (ok false).
+func (p *parser) keyLine(b *rawBlock, line int, content string) (k, v string, ok bool) {
+	k, v, ok = strings.Cut(content, ":")
+	k = strings.TrimSpace(k)
+	if !ok || !keyRE().MatchString(k) {
+		b.bad = true
+		p.errorf(line, "want \"key: value\", got %q (a value must fit on one line)", content)
+		return "", "", false
+	}
+	return strings.ToLower(k), v, true
 }
 
 // record keeps k's value and line, or reports k as a duplicate (false):

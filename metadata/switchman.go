@@ -115,14 +115,10 @@ func (p *parser) closeNested(b *rawBlock) {
 // switchmanField records a key line of a <switchman> block.
 func (p *parser) switchmanField(b *rawBlock, line int, content string) {
 	sw := b.sw
-	k, v, ok := strings.Cut(content, ":")
-	k = strings.TrimSpace(k)
-	if !ok || !keyRE().MatchString(k) {
-		b.bad = true
-		p.errorf(line, "want \"key: value\", got %q (a value must fit on one line)", content)
+	k, v, ok := p.keyLine(b, line, content)
+	if !ok {
 		return
 	}
-	k = strings.ToLower(k)
 	if k != "group" && k != "lockname" {
 		b.bad = true
 		p.errorf(line, "unknown key %q in %s (keys: %s, and a %s block)", k, swOpenTag, strings.Join(SwitchmanKeys, ", "), leasesOpenTag)
