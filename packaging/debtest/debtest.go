@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/cronguard/cronguard/internal/shimtest"
 )
 
 // Tool returns the path of a tool, or skips (fails under
@@ -134,7 +136,11 @@ func fileExists(p string) bool {
 // ModuleRoot is the directory of cronguard's go.mod.
 func ModuleRoot(t testing.TB) string {
 	t.Helper()
-	return strings.TrimSpace(Run(t, GoTool(t), "list", "-m", "-f", "{{.Dir}}"))
+	root, err := shimtest.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
 
 // Build builds a package of the module (./cmd/cronguard) stripped and
